@@ -1,0 +1,9 @@
+/**
+ * The built-in drivers, in preference order for `create` without `-d`
+ * (the first local-VM driver whose hypervisor is available wins).
+ * Imported only by the composition root, src/cli/main.ts.
+ */
+import type { DriverDescriptor } from "../src/core/driver.js";
+import { noneDriver } from "./none/index.js";
+
+export const builtinDrivers: readonly DriverDescriptor[] = [noneDriver];

@@ -1,0 +1,106 @@
+/**
+ * The `none` driver: a Docker engine that already exists at `--url tcp://host:port`.
+ * tsm creates no host and provisions nothing; it issues the certificates the
+ * engine should serve and gives the client side (`env`, `config`, `ls`).
+ */
+import * as z from "zod/mini";
+import type { Driver, DriverDescriptor, FlagValues, OpContext } from "../../src/core/driver.js";
+import { NotSupportedError, UsageError } from "../../src/core/errors.js";
+import { parseTcpUrl } from "../../src/docker/engine-api.js";
+
+const ConfigSchema = z.object({ url: z.string() });
+type NoneConfig = z.infer<typeof ConfigSchema>;
+
+function checkUrl(url: string): { host: string; port: number } {
+  try {
+    return parseTcpUrl(url);
+  } catch {
+    throw new UsageError(`Invalid --url ${JSON.stringify(url)}: expected tcp://HOST:PORT, e.g. tcp://192.168.1.10:2376`);
+  }
+}
+
+class NoneDriver implements Driver {
+  readonly name = "none";
+  readonly features = { powerControl: false, provisionable: false } as const;
+  readonly #endpoint: { host: string; port: number };
+
+  constructor(
+    private readonly settings: NoneConfig,
+    private readonly machineName: string,
+    private readonly storeRoot: string,
+  ) {
+    this.#endpoint = checkUrl(settings.url);
+  }
+
+  async preCreateCheck(): Promise<void> {}
+  async create(): Promise<void> {}
+  /** An existing engine is assumed to be there; `ls` shows whether it answers. */
+  async getState(): Promise<"Running"> {
+    return "Running";
+  }
+  async getIp(): Promise<string> {
+    return this.#endpoint.host;
+  }
+  async getUrl(): Promise<string> {
+    return this.settings.url;
+  }
+  async start(_ctx: OpContext): Promise<void> {
+    throw new NotSupportedError(this.name, "start: a host without a driver is not tsm's to start");
+  }
+  async stop(_ctx: OpContext): Promise<void> {
+    throw new NotSupportedError(this.name, "stop: a host without a driver is not tsm's to stop");
+  }
+  async kill(_ctx: OpContext): Promise<void> {
+    throw new NotSupportedError(this.name, "kill: a host without a driver is not tsm's to kill");
+  }
+  async restart(_ctx: OpContext): Promise<void> {
+    throw new NotSupportedError(this.name, "restart: a host without a driver is not tsm's to restart");
+  }
+  /** Nothing remote to delete: the engine is not tsm's. */
+  async remove(): Promise<void> {}
+  config(): Record<string, unknown> {
+    return { url: this.settings.url };
+  }
+  inspectView(): Record<string, unknown> {
+    return {
+      IPAddress: this.#endpoint.host,
+      MachineName: this.machineName,
+      SSHUser: "",
+      SSHPort: 0,
+      SSHKeyPath: "",
+      StorePath: this.storeRoot,
+      SwarmMaster: false,
+      SwarmHost: "",
+      SwarmDiscovery: "",
+      URL: this.settings.url,
+    };
+  }
+}
+
+export const noneDriver: DriverDescriptor = {
+  name: "none",
+  description: "An existing Docker engine at --url; tsm only issues its certificates and points clients at it",
+  localVm: false,
+  flags: [{ name: "url", type: "string", env: "NONE_URL", description: "URL of the engine, tcp://HOST:PORT (required)" }],
+  settingsFromFlags(values: FlagValues) {
+    const url = values.url;
+    if (typeof url !== "string" || url === "") {
+      throw new UsageError("The none driver needs --url tcp://HOST:PORT (or NONE_URL)");
+    }
+    const { port } = checkUrl(url);
+    return { config: { url }, enginePort: port };
+  },
+  checkConfig(config) {
+    const parsed = ConfigSchema.safeParse(config);
+    if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    try {
+      parseTcpUrl(parsed.data.url);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return undefined;
+  },
+  async open(config, host) {
+    return new NoneDriver(ConfigSchema.parse(config), host.machineName, host.storeRoot);
+  },
+};

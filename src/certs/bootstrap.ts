@@ -1,0 +1,141 @@
+/**
+ * Puts certificates on disk: the store-wide CA and client certificate (created
+ * on first need, under the store lock so concurrent `create`s agree on one CA),
+ * and each machine's server certificate with copies of the client set in the
+ * machine directory (that directory is DOCKER_CERT_PATH).
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import os from "node:os";
+import { createPrivateKey } from "node:crypto";
+import type { StorePaths } from "../store/paths.js";
+import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "./authority.js";
+import { parseCert } from "./check.js";
+
+export interface BootstrapResult {
+  ca: IssuedCert;
+  client: IssuedCert;
+  createdCa: boolean;
+  createdClient: boolean;
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** Writes atomically: certificates 0644, keys 0600. */
+export async function writePem(file: string, pem: string, secret: boolean): Promise<void> {
+  const { default: writeFileAtomic } = await import("write-file-atomic");
+  await writeFileAtomic(file, pem, { mode: secret ? 0o600 : 0o644, fsync: true });
+}
+
+/** The certificate subject's organisation: the local user, as Docker Machine does. */
+export function certOrganization(env: Readonly<Record<string, string | undefined>>): string {
+  let user = env.USER || env.USERNAME;
+  if (!user) {
+    try {
+      user = os.userInfo().username;
+    } catch {
+      user = "unknown";
+    }
+  }
+  return user;
+}
+
+function usable(certPem: string | undefined, keyPem: string | undefined, now: Date, issuer?: string): boolean {
+  if (!certPem || !keyPem) return false;
+  try {
+    const cert = parseCert(certPem);
+    if (now > new Date(cert.validTo) || now < new Date(cert.validFrom)) return false;
+    if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return false;
+    if (issuer !== undefined) {
+      const ca = parseCert(issuer);
+      if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface BootstrapOptions {
+  organization: string;
+  now?: Date;
+  /** Replace the CA and client certificate even when they are valid (`regenerate-certs --client-certs`). */
+  force?: boolean;
+  log?: (line: string) => void;
+}
+
+/**
+ * Makes sure a valid CA and a client certificate issued by it exist. Keeps
+ * what is valid; replaces what is missing, expired, mismatched or (with force)
+ * everything. The caller holds the store lock.
+ */
+export async function ensureCaAndClient(paths: StorePaths, options: BootstrapOptions): Promise<BootstrapResult> {
+  const now = options.now ?? new Date();
+  await mkdir(paths.certsDir, { recursive: true, mode: 0o700 });
+  let caPem = await readIfExists(paths.caCert);
+  let caKeyPem = await readIfExists(paths.caKey);
+  let createdCa = false;
+  if (options.force || !usable(caPem, caKeyPem, now)) {
+    options.log?.(`Creating CA: ${paths.caCert}`);
+    const ca = await createCa({ organization: options.organization, now });
+    await writePem(paths.caKey, ca.keyPem, true);
+    await writePem(paths.caCert, ca.certPem, false);
+    caPem = ca.certPem;
+    caKeyPem = ca.keyPem;
+    createdCa = true;
+  }
+  const ca: IssuedCert = { certPem: caPem!, keyPem: caKeyPem! };
+  let clientPem = await readIfExists(paths.clientCert);
+  let clientKeyPem = await readIfExists(paths.clientKey);
+  let createdClient = false;
+  if (createdCa || !usable(clientPem, clientKeyPem, now, ca.certPem)) {
+    options.log?.(`Creating client certificate: ${paths.clientCert}`);
+    const client = await issueClientCert({ ca, organization: `${options.organization}.<bootstrap>`, commonName: "tsm client", now });
+    await writePem(paths.clientKey, client.keyPem, true);
+    await writePem(paths.clientCert, client.certPem, false);
+    clientPem = client.certPem;
+    clientKeyPem = client.keyPem;
+    createdClient = true;
+  }
+  return { ca, client: { certPem: clientPem!, keyPem: clientKeyPem! }, createdCa, createdClient };
+}
+
+/** The names a machine's server certificate covers: its address, localhost, 127.0.0.1 and the --tls-san values. */
+export function serverSans(address: string, extra: readonly string[]): string[] {
+  return [...new Set([address, "localhost", "127.0.0.1", ...extra].filter((s) => s !== ""))];
+}
+
+export interface MachineCertOptions {
+  name: string;
+  organization: string;
+  bootstrap: BootstrapResult;
+  sans: readonly string[];
+  clientAuth?: boolean;
+  now?: Date;
+}
+
+/** Issues the machine's server certificate and copies the client set beside it. The caller holds the machine lock. */
+export async function writeMachineCerts(paths: StorePaths, options: MachineCertOptions): Promise<IssuedCert> {
+  const mp = paths.machine(options.name);
+  await mkdir(mp.dir, { recursive: true, mode: 0o700 });
+  const server = await issueServerCert({
+    ca: options.bootstrap.ca,
+    organization: `${options.organization}.${options.name}`,
+    commonName: options.name,
+    sans: options.sans,
+    clientAuth: options.clientAuth ?? false,
+    now: options.now ?? new Date(),
+  });
+  await writePem(mp.serverKey, server.keyPem, true);
+  await writePem(mp.serverCert, server.certPem, false);
+  await writePem(mp.caCert, options.bootstrap.ca.certPem, false);
+  await writePem(mp.clientCert, options.bootstrap.client.certPem, false);
+  await writePem(mp.clientKey, options.bootstrap.client.keyPem, true);
+  return server;
+}

@@ -1,0 +1,89 @@
+/**
+ * Local certificate checks for `env`, `config` and `inspect`, with Node's
+ * native X509Certificate: no node-forge and no network, so these stay fast.
+ */
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
+
+export interface CertInfo {
+  subject: string;
+  issuer: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** Subject alternative names as written: IPs and DNS names. */
+  sans: string[];
+  serialNumber: string;
+  fingerprint256: string;
+}
+
+export function parseCert(pem: string): X509Certificate {
+  return new X509Certificate(pem);
+}
+
+export function describeCert(cert: X509Certificate): CertInfo {
+  return {
+    subject: cert.subject.replace(/\n/g, ", "),
+    issuer: cert.issuer.replace(/\n/g, ", "),
+    notBefore: new Date(cert.validFrom),
+    notAfter: new Date(cert.validTo),
+    sans: parseSubjectAltName(cert.subjectAltName),
+    serialNumber: cert.serialNumber,
+    fingerprint256: cert.fingerprint256,
+  };
+}
+
+/** "DNS:localhost, IP Address:127.0.0.1" -> ["localhost", "127.0.0.1"]. */
+export function parseSubjectAltName(text: string | undefined): string[] {
+  if (!text) return [];
+  return text
+    .split(/,\s*/)
+    .map((part) => part.replace(/^(DNS|IP Address):/, "").trim())
+    .filter((s) => s !== "");
+}
+
+export interface CertSetPem {
+  caPem: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+  serverCertPem: string;
+}
+
+/** Does the certificate name this host (IP or DNS name)? */
+export function certCovers(cert: X509Certificate, address: string): boolean {
+  if (isIP(address)) return cert.checkIP(address) !== undefined;
+  return cert.checkHost(address) !== undefined;
+}
+
+function validityProblem(what: string, cert: X509Certificate, now: Date): string | undefined {
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now < from) return `the ${what} is not valid until ${from.toISOString()}`;
+  if (now > to) return `the ${what} expired on ${to.toISOString()}`;
+  return undefined;
+}
+
+/**
+ * Everything that would make the docker client fail against this machine,
+ * as short phrases; an empty list means the set is usable for `address`.
+ */
+export function certSetProblems(set: CertSetPem, address: string, now: Date): string[] {
+  const problems: string[] = [];
+  const ca = parseCert(set.caPem);
+  const client = parseCert(set.clientCertPem);
+  const server = parseCert(set.serverCertPem);
+  for (const [what, cert] of [
+    ["CA certificate", ca],
+    ["client certificate", client],
+    ["server certificate", server],
+  ] as const) {
+    const p = validityProblem(what, cert, now);
+    if (p) problems.push(p);
+  }
+  if (!client.checkIssued(ca) || !client.verify(ca.publicKey)) problems.push("the client certificate was not issued by the CA");
+  if (!server.checkIssued(ca) || !server.verify(ca.publicKey)) problems.push("the server certificate was not issued by the CA");
+  if (!client.checkPrivateKey(createPrivateKey(set.clientKeyPem))) problems.push("the client key does not match the client certificate");
+  if (!certCovers(server, address)) {
+    problems.push(`the server certificate does not cover ${address} (it covers ${parseSubjectAltName(server.subjectAltName).join(", ") || "nothing"})`);
+  }
+  return problems;
+}

@@ -1,0 +1,22 @@
+/** `tsm inspect [-f TEMPLATE] [NAME]`: the machine as JSON, or one template's worth of it. */
+import type { Command } from "commander";
+import { inspectView } from "../../core/inspect-view.js";
+import { openMachine } from "../../core/open.js";
+import type { CliContext } from "../program.js";
+import { oneTarget } from "../target.js";
+import { compileTemplate } from "../template.js";
+
+export function registerInspect(program: Command, ctx: CliContext): void {
+  program
+    .command("inspect")
+    .description("Print a machine's details as JSON")
+    .argument("[name]", "machine name (default: \"default\")")
+    .option("-f, --format <template>", "Go template, e.g. '{{.Driver.IPAddress}}' (see docs/templates.md)")
+    .action(async (name: string | undefined, opts: { format?: string }, command: Command) => {
+      const session = ctx.session(command);
+      const template = opts.format === undefined ? undefined : compileTemplate(opts.format);
+      const machine = await openMachine(session, await oneTarget(session, name === undefined ? [] : command.args));
+      const view = await inspectView(machine, session.store.paths);
+      session.io.out(template ? `${template.render(view)}\n` : `${JSON.stringify(view, null, 4)}\n`);
+    });
+}

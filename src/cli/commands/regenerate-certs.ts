@@ -1,0 +1,27 @@
+/** `tsm regenerate-certs [-f] [--client-certs] [NAME...]`: new server certificates (and optionally a new CA and client certificate). */
+import type { Command } from "commander";
+import { regenerateCerts } from "../../core/regenerate-certs.js";
+import type { CliContext } from "../program.js";
+import { manyTargets } from "../target.js";
+
+export function registerRegenerateCerts(program: Command, ctx: CliContext): void {
+  program
+    .command("regenerate-certs")
+    .description("Re-issue TLS certificates for machines (their engines restart to use them)")
+    .argument("[names...]", "machine names (default: \"default\")")
+    .option("-f, --force", "do not ask for confirmation")
+    .option("--client-certs", "also replace the CA and the client certificate")
+    .action(async (names: string[], opts: { force?: boolean; clientCerts?: boolean }, command: Command) => {
+      const session = ctx.session(command);
+      const targets = await manyTargets(session, names);
+      if (!opts.force) {
+        session.io.err("Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ");
+        const answer = await session.io.readLine();
+        if (!answer || !/^y/i.test(answer.trim())) {
+          session.io.err("Nothing was changed.\n");
+          return;
+        }
+      }
+      await regenerateCerts(session, targets, { clientCerts: opts.clientCerts === true });
+    });
+}

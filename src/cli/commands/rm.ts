@@ -1,0 +1,45 @@
+/**
+ * `tsm rm [-f] [-y] NAME...`: asks once, then removes each machine in turn.
+ * Declining (or end of input) removes nothing and exits 0, as Docker Machine does.
+ */
+import type { Command } from "commander";
+import { removeMachine } from "../../core/remove.js";
+import { MultiMachineError, toTsmError, type TsmError } from "../../core/errors.js";
+import type { CliContext } from "../program.js";
+import { explicitTargets } from "../target.js";
+
+export function registerRm(program: Command, ctx: CliContext): void {
+  program
+    .command("rm")
+    .description("Remove machines (their VMs and disks, and their records)")
+    .argument("[names...]", "machines to remove")
+    .option("-f, --force", "remove the record even if the driver fails or the record is unreadable; implies -y")
+    .option("-y", "do not ask for confirmation")
+    .action(async (names: string[], opts: { force?: boolean; y?: boolean }, command: Command) => {
+      const session = ctx.session(command);
+      const { io } = session;
+      const targets = explicitTargets(names, "remove");
+      io.err(`About to remove ${targets.join(", ")}\n`);
+      io.err("WARNING: This action will delete both local reference and remote instance.\n");
+      if (!opts.force && !opts.y) {
+        io.err("Are you sure? (y/n): ");
+        const answer = await io.readLine();
+        if (!answer || !/^y/i.test(answer.trim())) {
+          io.err("Nothing was removed.\n");
+          return;
+        }
+      }
+      const errors: TsmError[] = [];
+      for (const name of targets) {
+        try {
+          const outcome = await removeMachine(session, name, { force: opts.force === true });
+          if (outcome === "absent") io.err(`Machine "${name}" does not exist; nothing to remove.\n`);
+          else io.out(`Successfully removed ${name}\n`);
+        } catch (err) {
+          errors.push(toTsmError(err));
+        }
+      }
+      if (errors.length === 1) throw errors[0];
+      if (errors.length > 1) throw new MultiMachineError(errors);
+    });
+}

@@ -1,0 +1,45 @@
+/**
+ * Composition root: builds the real dependencies, registers the built-in
+ * drivers, runs the command, and is the only place that turns an error into
+ * an exit status. Nothing below it calls process.exit.
+ */
+import { builtinDrivers } from "../../drivers/index.js";
+import { ExitCode, isTsmError } from "../core/errors.js";
+import { DriverRegistry } from "../core/registry.js";
+import { realExec } from "../exec/exec.js";
+import { processIo } from "../output/io.js";
+import { createProgram, isDebug } from "./program.js";
+import { programName, reportError } from "./report.js";
+
+export async function main(): Promise<void> {
+  const io = processIo();
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on("SIGINT", () => {
+    interrupts++;
+    controller.abort();
+    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    // Give the running operation a moment to leave a clean state, then stop.
+    setTimeout(() => process.exit(ExitCode.interrupted), 5000).unref();
+  });
+  const argv = [programName(process.argv[1]), ...process.argv.slice(2)];
+  const drivers = new DriverRegistry();
+  for (const d of builtinDrivers) drivers.register(d);
+  const program = createProgram({
+    io,
+    drivers,
+    exec: realExec,
+    env: process.env,
+    platform: process.platform,
+    argv,
+    signal: controller.signal,
+  });
+  try {
+    await program.parseAsync(process.argv);
+    if (controller.signal.aborted) process.exitCode = ExitCode.interrupted;
+  } catch (err) {
+    process.exitCode = controller.signal.aborted && !isTsmError(err) ? ExitCode.interrupted : reportError(err, io, isDebug(argv, process.env), argv);
+  }
+}
+
+void main();

@@ -1,0 +1,133 @@
+/**
+ * The command tree. Each verb lives in its own module under ./commands and
+ * registers itself here from an explicit list; actions receive a lazily built
+ * Session, so `--storage-path` and `--debug` apply wherever they appear.
+ */
+import { Command, Option } from "commander";
+import os from "node:os";
+import type { Exec } from "../exec/exec.js";
+import type { Io } from "../output/io.js";
+import type { DriverRegistry } from "../core/registry.js";
+import type { Session } from "../core/session.js";
+import { FileStore } from "../store/file-store.js";
+import { resolveStorageRoot, storePaths } from "../store/paths.js";
+import { parseBool } from "./driver-flags.js";
+import { registerActive } from "./commands/active.js";
+import { registerConfig } from "./commands/config.js";
+import { registerCreate } from "./commands/create.js";
+import { registerEnv } from "./commands/env.js";
+import { registerInspect } from "./commands/inspect.js";
+import { registerIp } from "./commands/ip.js";
+import { registerLs } from "./commands/ls.js";
+import { registerPower } from "./commands/power.js";
+import { registerRegenerateCerts } from "./commands/regenerate-certs.js";
+import { registerRm } from "./commands/rm.js";
+import { registerStatus } from "./commands/status.js";
+import { registerUrl } from "./commands/url.js";
+import { registerVersion } from "./commands/version.js";
+
+declare const TSM_VERSION: string;
+declare const TSM_COMMIT: string;
+
+export interface ProgramDeps {
+  io: Io;
+  drivers: DriverRegistry;
+  exec: Exec;
+  env: Readonly<Record<string, string | undefined>>;
+  platform: NodeJS.Platform;
+  argv: readonly string[];
+  signal: AbortSignal;
+  now?: () => Date;
+}
+
+/** What every command module receives. */
+export interface CliContext {
+  readonly deps: ProgramDeps;
+  /** Builds (once) the session from the global options seen on this command line. */
+  session(cmd: Command): Session;
+}
+
+export function versionLine(): string {
+  const v = typeof TSM_VERSION === "string" ? TSM_VERSION : "dev";
+  const c = typeof TSM_COMMIT === "string" ? TSM_COMMIT : "unknown";
+  return `tsm version ${v}, build ${c}`;
+}
+
+export function isDebug(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
+  if (argv.some((a) => a === "-D" || a === "--debug")) return true;
+  const v = env.TSM_DEBUG;
+  if (v === undefined || v === "") return false;
+  try {
+    return parseBool("TSM_DEBUG", v);
+  } catch {
+    return false;
+  }
+}
+
+export function createProgram(deps: ProgramDeps): Command {
+  const program = new Command("tsm");
+  program
+    .description("Create and manage Docker hosts: local VMs and SSH servers with mutual-TLS Docker engines")
+    .version(versionLine(), "-v, --version", "print the tsm version")
+    .addOption(new Option("-s, --storage-path <path>", "where tsm keeps certificates and machines (default: ~/.tsm)").env("TSM_STORAGE_PATH"))
+    .addOption(new Option("-D, --debug", "show debug output and error details").env("TSM_DEBUG"))
+    .helpCommand("help [command]", "show help for a command")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => deps.io.out(s),
+      writeErr: (s) => deps.io.err(s),
+      // main.ts prints command-line errors in tsm's one-line format.
+      outputError: () => undefined,
+    });
+
+  let session: Session | undefined;
+  const ctx: CliContext = {
+    deps,
+    session(cmd: Command): Session {
+      if (session) return session;
+      const globals = cmd.optsWithGlobals<{ storagePath?: string }>();
+      const root = resolveStorageRoot(globals.storagePath, { env: deps.env, platform: deps.platform, homedir: os.homedir() });
+      const paths = storePaths(root, deps.platform);
+      session = {
+        store: new FileStore(paths, deps.drivers),
+        drivers: deps.drivers,
+        exec: deps.exec,
+        io: deps.io,
+        env: deps.env,
+        platform: deps.platform,
+        argv: deps.argv,
+        debug: isDebug(deps.argv, deps.env),
+        signal: deps.signal,
+        now: deps.now ?? (() => new Date()),
+      };
+      return session;
+    },
+  };
+
+  for (const register of [
+    registerActive,
+    registerConfig,
+    registerCreate,
+    registerEnv,
+    registerInspect,
+    registerIp,
+    registerLs,
+    registerPower,
+    registerRegenerateCerts,
+    registerRm,
+    registerStatus,
+    registerUrl,
+    registerVersion,
+  ]) {
+    register(program, ctx);
+  }
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => deps.io.out(s),
+      writeErr: (s) => deps.io.err(s),
+      outputError: () => undefined,
+    });
+  }
+  return program;
+}

@@ -1,0 +1,102 @@
+/**
+ * The create pipeline (Docker Machine's libmachine Create, with its failure
+ * modes made explicit):
+ *
+ *   lock name -> refuse duplicates -> CA and client certificate (store lock)
+ *   -> driver pre-create check -> save record -> driver create
+ *   -> server certificate for the machine's address -> (provision, for drivers that need it)
+ *
+ * Before the record is saved nothing is left behind on failure. After it, the
+ * record stays (the host may exist) and the error tells the user how to retry
+ * or remove it.
+ */
+import { certOrganization, ensureCaAndClient, serverSans, writeMachineCerts } from "../certs/bootstrap.js";
+import type { FlagValues } from "./driver.js";
+import { isTsmError, MachineExistsError, PreCreateCheckError, TsmError, toTsmError } from "./errors.js";
+import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "./machine.js";
+import { openRecord } from "./open.js";
+import { opContext, type Session } from "./session.js";
+
+export interface CreateRequest {
+  name: string;
+  driverName: string;
+  driverFlags: FlagValues;
+  engine: Omit<EngineOptions, "port">;
+  tlsSans: string[];
+}
+
+export async function createMachine(session: Session, req: CreateRequest): Promise<MachineRecord> {
+  const { store } = session;
+  const descriptor = session.drivers.get(req.driverName);
+  const settings = descriptor.settingsFromFlags(req.driverFlags);
+  const log = (line: string) => session.io.err(`${line}\n`);
+  const started = Date.now();
+
+  return store.withMachineLock(req.name, async () => {
+    if (await store.exists(req.name)) throw new MachineExistsError(req.name);
+
+    const organization = certOrganization(session.env);
+    const bootstrap = await store.withStoreLock(() => ensureCaAndClient(store.paths, { organization, now: session.now(), log }));
+
+    const record: MachineRecord = {
+      configVersion: RECORD_VERSION,
+      name: req.name,
+      createdAt: session.now().toISOString(),
+      driver: { name: descriptor.name, config: settings.config },
+      engine: { ...req.engine, port: settings.enginePort },
+      tls: { sans: req.tlsSans },
+    };
+    const machine = await openRecord(session, record);
+    const ctx = opContext(session, req.name);
+
+    log("Running pre-create checks...");
+    try {
+      await machine.driver.preCreateCheck(ctx);
+    } catch (err) {
+      if (isTsmError(err) && err.code !== "INTERNAL") throw err;
+      throw new PreCreateCheckError((err as Error).message, { cause: err });
+    }
+
+    log("Creating machine...");
+    let driverStarted = false;
+    try {
+      await store.save({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
+      driverStarted = true;
+      await machine.driver.create(ctx);
+      await store.save({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
+      const address = await machine.driver.getIp(ctx);
+      log("Issuing the machine's server certificate...");
+      await writeMachineCerts(store.paths, {
+        name: req.name,
+        organization,
+        bootstrap,
+        sans: serverSans(address, req.tlsSans),
+        now: session.now(),
+      });
+    } catch (err) {
+      if (!driverStarted) {
+        await store.remove(req.name).catch(() => undefined);
+        throw toTsmError(err, `Error creating machine "${req.name}"`);
+      }
+      const cause = toTsmError(err);
+      throw new TsmError("CREATE_FAILED", `Error creating machine "${req.name}": ${cause.message}`, {
+        cause: err,
+        exitCode: cause.exitCode,
+        details: [
+          `The record of "${req.name}" is kept in ${store.paths.machineDir(req.name)}; the host may exist.`,
+          `Retry the remaining steps with "tsm provision ${req.name}" or remove it with "tsm rm -f ${req.name}".`,
+        ],
+      });
+    }
+    if (!machine.driver.features.provisionable) {
+      const mp = store.paths.machine(req.name);
+      log(
+        `The engine must serve TLS with this machine's certificate: dockerd --tlsverify --tlscacert=${mp.caCert} --tlscert=${mp.serverCert} --tlskey=${mp.serverKey} -H tcp://0.0.0.0:${settings.enginePort}`,
+      );
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    log(`Machine "${req.name}" created in ${seconds}s.`);
+    log(`To point your Docker client at it, run: tsm env ${req.name}`);
+    return record;
+  });
+}

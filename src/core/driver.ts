@@ -1,0 +1,138 @@
+/**
+ * The driver contract. Core code talks to machines only through these types;
+ * drivers live in `drivers/<name>/` and are registered from an explicit list in
+ * the composition root (src/cli/main.ts). A descriptor is cheap to import
+ * (flags and schemas only); the implementation is loaded by `open`, so commands
+ * that never touch a machine's driver never pay for it.
+ */
+import type { Exec } from "../exec/exec.js";
+
+/** Docker Machine's state names, which `status` prints and `ls --filter state=` matches. */
+export type MachineState =
+  | "Running"
+  | "Paused"
+  | "Saved"
+  | "Stopped"
+  | "Stopping"
+  | "Starting"
+  | "Error"
+  | "Timeout"
+  | "";
+
+export const MACHINE_STATES: readonly MachineState[] = [
+  "Running",
+  "Paused",
+  "Saved",
+  "Stopped",
+  "Stopping",
+  "Starting",
+  "Error",
+  "Timeout",
+];
+
+export interface DriverFeatures {
+  /** false for `none` and `generic`: the host is not tsm's to power on or off. */
+  readonly powerControl: boolean;
+  /** true when provisioning over SSH applies (generic, VMs); false for `none`. */
+  readonly provisionable: boolean;
+}
+
+/** Per-call context: cancellation and progress. */
+export interface OpContext {
+  readonly signal: AbortSignal;
+  /** A progress line for the user (stderr). */
+  log(line: string): void;
+  /** A detail line shown only with --debug. */
+  debug(line: string): void;
+}
+
+/** What a driver may use from its surroundings. */
+export interface DriverHost {
+  readonly machineName: string;
+  /** `<store>/machines/<name>`: the driver may keep files here. */
+  readonly machineDir: string;
+  readonly storeRoot: string;
+  readonly exec: Exec;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  /** Empty when the agent or the user's default keys are to be used. */
+  privateKeyPath: string;
+}
+
+export interface Driver {
+  readonly name: string;
+  readonly features: DriverFeatures;
+  /** Checks that must pass before anything is written (binaries present, address valid...). Throws PreCreateCheckError. */
+  preCreateCheck(ctx: OpContext): Promise<void>;
+  /** Brings the machine into existence and running. Runs after the record is saved, so a failure leaves a removable record. */
+  create(ctx: OpContext): Promise<void>;
+  /** Never throws for an unreachable machine: that is a state. */
+  getState(ctx: OpContext): Promise<MachineState>;
+  /** The address clients use to reach the machine (IP or host name). Throws MachineStateError when not running. */
+  getIp(ctx: OpContext): Promise<string>;
+  /** The engine endpoint as `tcp://host:port`. Throws MachineStateError when not running. */
+  getUrl(ctx: OpContext): Promise<string>;
+  start(ctx: OpContext): Promise<void>;
+  stop(ctx: OpContext): Promise<void>;
+  kill(ctx: OpContext): Promise<void>;
+  restart(ctx: OpContext): Promise<void>;
+  /** Deletes what the driver created (VM, disks). Resolves when it is already gone. */
+  remove(ctx: OpContext): Promise<void>;
+  /**
+   * Puts the machine's current certificates (in its machine directory) on the
+   * host and restarts the engine so it serves them. Absent when tsm does not
+   * manage the engine (none): the user installs them.
+   */
+  installCerts?(ctx: OpContext): Promise<void>;
+  /** JSON-safe settings to persist in the record's `driver.config`. */
+  config(): Record<string, unknown>;
+  /**
+   * The Docker Machine-shaped `Driver` object shown by `inspect` (`IPAddress`,
+   * `MachineName`, `SSHUser`, `SSHPort`, `SSHKeyPath`, `StorePath`, plus driver specifics).
+   */
+  inspectView(): Record<string, unknown>;
+}
+
+export type FlagType = "string" | "int" | "boolean" | "list";
+
+/** One `create` flag owned by a driver (Docker Machine's mcnflag). */
+export interface DriverFlag {
+  /** Long flag name without dashes, e.g. "generic-ip-address". */
+  readonly name: string;
+  readonly type: FlagType;
+  readonly description: string;
+  /** Environment variable that supplies the value when the flag is absent. */
+  readonly env: string;
+  readonly default?: string | number | boolean | readonly string[];
+}
+
+/** Flag values after parsing: keyed by flag name. */
+export type FlagValues = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
+
+/** What `create` learns from a driver's flags. */
+export interface DriverCreateSettings {
+  config: Record<string, unknown>;
+  /** The port dockerd will listen on inside the host. */
+  enginePort: number;
+}
+
+export interface DriverDescriptor {
+  readonly name: string;
+  readonly description: string;
+  /** Local VM drivers are candidates for `create` without `-d`. */
+  readonly localVm: boolean;
+  readonly flags: readonly DriverFlag[];
+  /** For local VM drivers: is the hypervisor usable on this host? */
+  isAvailable?(host: { exec: Exec; env: Readonly<Record<string, string | undefined>>; platform: NodeJS.Platform }): Promise<boolean>;
+  /** Validates create flags. Throws UsageError naming the flag that is wrong. */
+  settingsFromFlags(values: FlagValues): DriverCreateSettings;
+  /** Validates a stored `driver.config`; returns a one-line problem description, or undefined when valid. */
+  checkConfig(config: Record<string, unknown>): string | undefined;
+  /** Builds the driver for a machine. May import heavy modules. */
+  open(config: Record<string, unknown>, host: DriverHost): Promise<Driver>;
+}

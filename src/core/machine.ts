@@ -1,0 +1,73 @@
+/**
+ * The machine record: what tsm knows about one machine, stored as
+ * `<store>/machines/<name>/config.json`. Certificate paths are not stored: they
+ * follow from the store layout (src/store/paths.ts), so a store can be moved.
+ */
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+import { InvalidMachineNameError } from "./errors.js";
+
+// zod/mini ships without messages; English ones make validation errors say what was expected.
+z.config(en());
+
+/** The record format this tsm writes. Records with a larger number are refused, never rewritten. */
+export const RECORD_VERSION = 1;
+
+/** Docker Machine's hostname rule: no spaces, slashes, shell metacharacters or leading dot/dash. */
+export const MACHINE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
+
+export function isValidMachineName(name: string): boolean {
+  return MACHINE_NAME_PATTERN.test(name);
+}
+
+/** Throws InvalidMachineNameError (exit 2) unless `name` is a valid machine name. */
+export function validateMachineName(name: string): string {
+  if (!isValidMachineName(name)) throw new InvalidMachineNameError(name);
+  return name;
+}
+
+const port = z.int().check(z.minimum(1), z.maximum(65535));
+
+export const EngineOptionsSchema = z.object({
+  /** TCP port dockerd listens on inside the host (not necessarily the one clients dial). */
+  port,
+  installUrl: z.string(),
+  /** `--engine-opt k=v` values, passed to dockerd as `--k=v`. */
+  opts: z.array(z.string()),
+  env: z.array(z.string()),
+  labels: z.array(z.string()),
+  insecureRegistries: z.array(z.string()),
+  registryMirrors: z.array(z.string()),
+  storageDriver: z.string(),
+});
+export type EngineOptions = z.infer<typeof EngineOptionsSchema>;
+
+export const SwarmOptionsSchema = z.object({
+  /** Role this machine was created with in a Swarm mode cluster. */
+  role: z.enum(["master", "manager", "worker"]),
+  /** Name of the master machine the cluster was formed around (itself for the master). */
+  master: z.string(),
+  opts: z.array(z.string()),
+});
+export type SwarmOptions = z.infer<typeof SwarmOptionsSchema>;
+
+export const MachineRecordSchema = z.object({
+  configVersion: z.literal(RECORD_VERSION),
+  name: z.string().check(z.regex(MACHINE_NAME_PATTERN)),
+  createdAt: z.string(),
+  driver: z.object({
+    name: z.string().check(z.minLength(1)),
+    /** Driver-owned settings; validated again by the driver's own schema when opened. */
+    config: z.record(z.string(), z.unknown()),
+  }),
+  engine: EngineOptionsSchema,
+  tls: z.object({
+    /** Extra subject alternative names requested with --tls-san. */
+    sans: z.array(z.string()),
+  }),
+  swarm: z.optional(SwarmOptionsSchema),
+});
+export type MachineRecord = z.infer<typeof MachineRecordSchema>;
+
+export const DEFAULT_ENGINE_PORT = 2376;
+export const DEFAULT_INSTALL_URL = "https://get.docker.com";

@@ -1,0 +1,46 @@
+/**
+ * Loading a machine: its record, its driver, and its paths, in one handle.
+ */
+import type { Driver } from "./driver.js";
+import { MultiMachineError, toTsmError } from "./errors.js";
+import type { MachineRecord } from "./machine.js";
+import type { MachinePaths } from "../store/paths.js";
+import type { Session } from "./session.js";
+
+export interface Machine {
+  readonly record: MachineRecord;
+  readonly driver: Driver;
+  readonly paths: MachinePaths;
+}
+
+export async function openRecord(session: Session, record: MachineRecord): Promise<Machine> {
+  const descriptor = session.drivers.get(record.driver.name);
+  const paths = session.store.paths.machine(record.name);
+  const driver = await descriptor.open(record.driver.config, {
+    machineName: record.name,
+    machineDir: paths.dir,
+    storeRoot: session.store.paths.root,
+    exec: session.exec,
+    env: session.env,
+  });
+  return { record, driver, paths };
+}
+
+/** Throws MachineNotFoundError or CorruptRecordError. */
+export async function openMachine(session: Session, name: string): Promise<Machine> {
+  return openRecord(session, await session.store.load(name));
+}
+
+/**
+ * Opens several machines; if any fails to load, nothing runs and every load
+ * error is reported (Docker Machine's rule for multi-machine commands).
+ */
+export async function openMachines(session: Session, names: readonly string[]): Promise<Machine[]> {
+  const results = await Promise.allSettled(names.map((n) => openMachine(session, n)));
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);
+  if (failures.length > 0) {
+    const errs = failures.map((f) => toTsmError(f));
+    throw errs.length === 1 ? errs[0] : new MultiMachineError(errs);
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<Machine>).value);
+}

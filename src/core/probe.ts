@@ -1,0 +1,100 @@
+/**
+ * Live status of machines for `ls` and `active`: state, URL and engine
+ * version, every machine concurrently, each bounded by the same deadline. A
+ * machine that does not answer in time becomes a Timeout row; it never delays
+ * the others.
+ */
+import { MachineStateError, isTsmError } from "./errors.js";
+import type { MachineState } from "./driver.js";
+import type { MachineRecord } from "./machine.js";
+import { openRecord } from "./open.js";
+import { machineConnection } from "./connection.js";
+import { getEngineVersion } from "../docker/engine-api.js";
+import { opContext, type Session } from "./session.js";
+
+export interface ProbeResult {
+  name: string;
+  driverName: string;
+  state: MachineState;
+  url: string;
+  /** "v20.10.24", "Unknown" when the engine could not be asked, "" when not running. */
+  dockerVersion: string;
+  error: string;
+  responseMs: number;
+  record?: MachineRecord;
+}
+
+export interface ProbeOptions {
+  timeoutMs: number;
+  /** Skip the engine query (`ls -q --filter state=...` needs the state only). */
+  stateOnly?: boolean;
+}
+
+export async function probeMachine(session: Session, record: MachineRecord, options: ProbeOptions): Promise<ProbeResult> {
+  const started = performance.now();
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  session.signal.addEventListener("abort", onAbort, { once: true });
+  const base = { name: record.name, driverName: record.driver.name, record };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ProbeResult>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({
+        ...base,
+        state: "Timeout",
+        url: "",
+        dockerVersion: "",
+        error: `No answer within ${options.timeoutMs / 1000}s`,
+        responseMs: performance.now() - started,
+      });
+    }, options.timeoutMs);
+  });
+  const work = (async (): Promise<ProbeResult> => {
+    const machine = await openRecord(session, record);
+    const ctx = opContext(session, record.name, controller.signal);
+    const state = await machine.driver.getState(ctx);
+    if (state !== "Running") {
+      return { ...base, state, url: "", dockerVersion: "", error: "", responseMs: performance.now() - started };
+    }
+    let url = "";
+    try {
+      url = await machine.driver.getUrl(ctx);
+    } catch (err) {
+      if (!(err instanceof MachineStateError)) throw err;
+    }
+    if (options.stateOnly || url === "") {
+      return { ...base, state, url, dockerVersion: "", error: "", responseMs: performance.now() - started };
+    }
+    try {
+      const connection = await machineConnection({ ...session, io: { ...session.io, err: () => undefined } }, machine);
+      const version = await getEngineVersion(connection.endpoint, { timeoutMs: options.timeoutMs, signal: controller.signal });
+      return { ...base, state, url, dockerVersion: `v${version.Version}`, error: "", responseMs: performance.now() - started };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return {
+        ...base,
+        state,
+        url,
+        dockerVersion: "Unknown",
+        error: `Unable to query docker version: ${message}`,
+        responseMs: performance.now() - started,
+      };
+    }
+  })().catch(
+    (err: unknown): ProbeResult => ({
+      ...base,
+      state: "Error",
+      url: "",
+      dockerVersion: "",
+      error: isTsmError(err) || err instanceof Error ? err.message : String(err),
+      responseMs: performance.now() - started,
+    }),
+  );
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    session.signal.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Everything a command needs from the world, built once by the composition
+ * root and passed down: no module below src/cli reads process globals.
+ */
+import type { Exec } from "../exec/exec.js";
+import type { Io } from "../output/io.js";
+import type { FileStore } from "../store/file-store.js";
+import type { OpContext } from "./driver.js";
+import type { DriverRegistry } from "./registry.js";
+
+export interface Session {
+  readonly store: FileStore;
+  readonly drivers: DriverRegistry;
+  readonly exec: Exec;
+  readonly io: Io;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly platform: NodeJS.Platform;
+  /** The command line as the user typed it, program name first (for usage hints). */
+  readonly argv: readonly string[];
+  readonly debug: boolean;
+  readonly signal: AbortSignal;
+  now(): Date;
+}
+
+/** An OpContext whose progress lines go to stderr, prefixed with the machine name when given. */
+export function opContext(session: Session, machineName?: string, signal: AbortSignal = session.signal): OpContext {
+  const prefix = machineName ? `(${machineName}) ` : "";
+  return {
+    signal,
+    log: (line) => session.io.err(`${prefix}${line}\n`),
+    debug: (line) => {
+      if (session.debug) session.io.err(`${prefix}DBG | ${line}\n`);
+    },
+  };
+}

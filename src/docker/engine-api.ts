@@ -1,0 +1,150 @@
+/**
+ * A minimal Docker Engine REST API client over mutual TLS, from Node itself:
+ * tsm never needs the docker CLI. Requests are bounded by a deadline and an
+ * AbortSignal.
+ */
+import { isIP } from "node:net";
+import { TsmError } from "../core/errors.js";
+
+export interface EngineTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export interface EngineEndpoint {
+  host: string;
+  port: number;
+  tls: EngineTls;
+}
+
+export interface RequestOptions {
+  method?: "GET" | "POST" | "DELETE";
+  body?: unknown;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface EngineVersion {
+  Version: string;
+  ApiVersion: string;
+  Os?: string;
+  Arch?: string;
+  KernelVersion?: string;
+}
+
+export class EngineApiError extends TsmError {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+    options: { cause?: unknown } = {},
+  ) {
+    super("ENGINE_API", message, options);
+  }
+}
+
+/** `tcp://host:port` -> endpoint parts. Throws on anything else. */
+export function parseTcpUrl(url: string): { host: string; port: number } {
+  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(url);
+  if (!m) throw new TsmError("BAD_URL", `Not a tcp://host:port URL: ${url}`);
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw new TsmError("BAD_URL", `Port out of range in ${url}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/** One request; resolves with the parsed JSON body (or text when not JSON) for 2xx, throws EngineApiError otherwise. */
+export async function engineRequest(endpoint: EngineEndpoint, path: string, options: RequestOptions): Promise<unknown> {
+  const https = await import("node:https");
+  return new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    let settled = false;
+    const fail = (err: EngineApiError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(err);
+    };
+    const req = https.request({
+      host: endpoint.host,
+      port: endpoint.port,
+      path,
+      method: options.method ?? "GET",
+      ca: endpoint.tls.ca,
+      cert: endpoint.tls.cert,
+      key: endpoint.tls.key,
+      servername: isIP(endpoint.host) ? undefined : endpoint.host,
+      agent: false,
+      headers: payload === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) },
+      signal: options.signal,
+    });
+    const timer = setTimeout(
+      () => fail(new EngineApiError(`Timed out after ${options.timeoutMs} ms waiting for the engine at ${endpoint.host}:${endpoint.port}`)),
+      options.timeoutMs,
+    );
+    req.on("error", (err) => fail(new EngineApiError(describeTlsError(err, endpoint), undefined, { cause: err })));
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", (err) => fail(new EngineApiError(`Engine response failed: ${err.message}`, undefined, { cause: err })));
+      res.on("end", () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString("utf8");
+        let body: unknown = text;
+        try {
+          body = text === "" ? undefined : JSON.parse(text);
+        } catch {
+          // not JSON: keep the text
+        }
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(body);
+        else {
+          const msg = typeof body === "object" && body !== null && "message" in body ? String((body as { message: unknown }).message) : text.trim();
+          reject(new EngineApiError(`Engine answered ${status} to ${options.method ?? "GET"} ${path}: ${msg}`, status));
+        }
+      });
+    });
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+export async function getEngineVersion(endpoint: EngineEndpoint, options: { timeoutMs: number; signal?: AbortSignal }): Promise<EngineVersion> {
+  const body = await engineRequest(endpoint, "/version", options);
+  if (typeof body !== "object" || body === null || typeof (body as { Version?: unknown }).Version !== "string") {
+    throw new EngineApiError(`Unexpected /version answer from ${endpoint.host}:${endpoint.port}`);
+  }
+  return body as EngineVersion;
+}
+
+/** Turns socket and TLS errors into a message that says what to do. */
+export function describeTlsError(err: Error & { code?: string }, endpoint: { host: string; port: number }): string {
+  const where = `${endpoint.host}:${endpoint.port}`;
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return `Cannot connect to the Docker engine at ${where}: connection refused`;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `Cannot reach ${where}: no route to host`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `Cannot resolve ${endpoint.host}`;
+    case "ECONNRESET":
+      return `The engine at ${where} closed the connection (is it serving TLS with a certificate from this CA?)`;
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `The engine's certificate at ${where} does not cover ${endpoint.host}: run "tsm regenerate-certs"`;
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "CERT_SIGNATURE_FAILURE":
+      return `The engine at ${where} presents a certificate not issued by tsm's CA: run "tsm regenerate-certs"`;
+    case "CERT_HAS_EXPIRED":
+      return `The engine's certificate at ${where} has expired: run "tsm regenerate-certs"`;
+    case "ABORT_ERR":
+      return `Request to ${where} was cancelled`;
+    default:
+      return `Cannot talk to the Docker engine at ${where}: ${err.message}`;
+  }
+}
