@@ -5,7 +5,7 @@
 // by the code paths that need them.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 let commit = "unknown";
@@ -34,6 +34,7 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+chmodSync("dist/tsm.cjs", 0o755);
 
 await build({
   entryPoints: ["bench/run.ts"],

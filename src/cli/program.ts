@@ -123,6 +123,8 @@ export function createProgram(deps: ProgramDeps): Command {
     register(program, ctx);
   }
   for (const cmd of program.commands) {
+    // Each command checks its own argument count, with tsm's messages.
+    cmd.allowExcessArguments(true);
     cmd.exitOverride().configureOutput({
       writeOut: (s) => deps.io.out(s),
       writeErr: (s) => deps.io.err(s),

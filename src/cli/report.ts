@@ -18,9 +18,9 @@ export function reportError(err: unknown, io: Io, debug: boolean, argv: readonly
     if (unknownCommand) {
       io.err(`Error: '${unknownCommand[1]}' is not a tsm command. See 'tsm --help'.\n`);
     } else {
-      const sub = argv.slice(1).find((a) => !a.startsWith("-"));
+      const sub = argv.slice(1).find((a, i, rest) => !a.startsWith("-") && rest[i - 1] !== "-s" && rest[i - 1] !== "--storage-path");
       const hint = sub ? `tsm ${sub} --help` : "tsm --help";
-      io.err(`Error: ${text.replace(/\n+/g, " ").trim()}. See '${hint}'.\n`);
+      io.err(`Error: ${text.replace(/\n+/g, " ").trim().replace(/\.+$/, "")}. See '${hint}'.\n`);
     }
     return ExitCode.usage;
   }

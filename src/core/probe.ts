@@ -30,30 +30,37 @@ export interface ProbeOptions {
   stateOnly?: boolean;
 }
 
+class ProbeTimeout extends Error {}
+
 export async function probeMachine(session: Session, record: MachineRecord, options: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now();
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   session.signal.addEventListener("abort", onAbort, { once: true });
   const base = { name: record.name, driverName: record.driver.name, record };
+  const deadline = started + options.timeoutMs;
+  // The driver's state must come within the timeout; the engine query gets what is left of it.
+  // The outer race is the safety net for a driver that ignores its abort signal.
   let timer: NodeJS.Timeout | undefined;
+  const timeoutResult = (): ProbeResult => ({
+    ...base,
+    state: "Timeout",
+    url: "",
+    dockerVersion: "",
+    error: `No answer within ${options.timeoutMs / 1000}s`,
+    responseMs: performance.now() - started,
+  });
   const timeout = new Promise<ProbeResult>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
-      resolve({
-        ...base,
-        state: "Timeout",
-        url: "",
-        dockerVersion: "",
-        error: `No answer within ${options.timeoutMs / 1000}s`,
-        responseMs: performance.now() - started,
-      });
-    }, options.timeoutMs);
+      resolve(timeoutResult());
+    }, options.timeoutMs + 250);
   });
   const work = (async (): Promise<ProbeResult> => {
     const machine = await openRecord(session, record);
     const ctx = opContext(session, record.name, controller.signal);
     const state = await machine.driver.getState(ctx);
+    if (performance.now() > deadline) throw new ProbeTimeout();
     if (state !== "Running") {
       return { ...base, state, url: "", dockerVersion: "", error: "", responseMs: performance.now() - started };
     }
@@ -68,7 +75,10 @@ export async function probeMachine(session: Session, record: MachineRecord, opti
     }
     try {
       const connection = await machineConnection({ ...session, io: { ...session.io, err: () => undefined } }, machine);
-      const version = await getEngineVersion(connection.endpoint, { timeoutMs: options.timeoutMs, signal: controller.signal });
+      const version = await getEngineVersion(connection.endpoint, {
+        timeoutMs: Math.max(1, deadline - performance.now()),
+        signal: controller.signal,
+      });
       return { ...base, state, url, dockerVersion: `v${version.Version}`, error: "", responseMs: performance.now() - started };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -82,7 +92,7 @@ export async function probeMachine(session: Session, record: MachineRecord, opti
       };
     }
   })().catch(
-    (err: unknown): ProbeResult => ({
+    (err: unknown): ProbeResult => err instanceof ProbeTimeout ? timeoutResult() : ({
       ...base,
       state: "Error",
       url: "",

@@ -79,7 +79,7 @@ export async function engineRequest(endpoint: EngineEndpoint, path: string, opti
       signal: options.signal,
     });
     const timer = setTimeout(
-      () => fail(new EngineApiError(`Timed out after ${options.timeoutMs} ms waiting for the engine at ${endpoint.host}:${endpoint.port}`)),
+      () => fail(new EngineApiError(`Timed out after ${(options.timeoutMs / 1000).toFixed(1)}s waiting for the engine at ${endpoint.host}:${endpoint.port}`)),
       options.timeoutMs,
     );
     req.on("error", (err) => fail(new EngineApiError(describeTlsError(err, endpoint), undefined, { cause: err })));

@@ -50,8 +50,8 @@ type Command = { fn: FuncName; args: Operand[] } | { fn: null; operand: Operand 
 
 interface Action {
   pipeline: Command[];
-  /** The action as written, for error messages. */
-  text: string;
+  /** The action as written, made printable, for runtime error messages. */
+  where: string;
 }
 
 type Token = Operand | { kind: "ident"; name: string; text: string } | { kind: "pipe"; text: string };
@@ -113,7 +113,9 @@ function readIdent(src: string, p: number): number {
 
 /** Keeps the quoted action to one readable line. */
 function show(text: string): string {
-  const clipped = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  let cut = 77;
+  if (/[\ud800-\udbff]/.test(text[cut - 1] ?? "")) cut--; // don't split a surrogate pair
+  const clipped = text.length > 80 ? `${text.slice(0, cut)}...` : text;
   return clipped.replace(/[\u0000-\u001f\u007f]/g, (c) =>
     c === "\n" ? "\\n" : c === "\t" ? "\\t" : c === "\r" ? "\\r" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
@@ -144,7 +146,6 @@ function wantString(fn: string, v: unknown, where: string): string {
  * when we keep characters whose mapping is not a single code point.
  */
 function goCase(s: string, upper: boolean): string {
-  // eslint-disable-next-line no-control-regex
   if (/^[\u0000-\u007f]*$/.test(s)) return upper ? s.toUpperCase() : s.toLowerCase();
   let out = "";
   for (const ch of s) {
@@ -246,9 +247,9 @@ function fieldValue(data: unknown, path: string[]): unknown {
   let cur = data;
   for (let i = 0; i < path.length; i++) {
     const key = path[i]!;
-    const at = i === 0 ? "." : `.${path.slice(0, i).join(".")}`;
-    if (!isObject(cur)) fail(`can't evaluate field ${JSON.stringify(key)} in ${at}: it is ${describe(cur)}, not an object`);
-    if (!Object.hasOwn(cur, key)) fail(`no field ${JSON.stringify(key)} in ${at}`);
+    const at = (): string => `.${path.slice(0, i).join(".")}`;
+    if (!isObject(cur)) fail(`can't evaluate field ${JSON.stringify(key)} in ${at()}: it is ${describe(cur)}, not an object`);
+    if (!Object.hasOwn(cur, key)) fail(`no field ${JSON.stringify(key)} in ${at()}`);
     cur = cur[key];
   }
   return cur;
@@ -261,7 +262,7 @@ function operandValue(op: Operand, data: unknown): unknown {
 }
 
 function execute(action: Action, data: unknown): string {
-  const where = show(action.text);
+  const { where } = action;
   let value: unknown;
   action.pipeline.forEach((cmd, i) => {
     if (cmd.fn === null) {
@@ -301,7 +302,7 @@ function lexAction(
     }
   };
   for (;;) {
-    if (p >= src.length) bad('unclosed action (missing "}}")');
+    if (p >= src.length || (src[p] === "}" && p + 1 === src.length)) bad('unclosed action (missing "}}")');
     const c = src[p]!;
     if (c === "}" && src[p + 1] === "}") return { tokens, end: p + 2, trimRight: false };
     if (isSpace(c) && src[p + 1] === "-" && src.startsWith("}}", p + 2)) {
@@ -325,8 +326,8 @@ function lexAction(
           continue;
         }
         const e = src[p + 1];
-        if (e !== undefined && ESCAPES[e] !== undefined) {
-          value += ESCAPES[e];
+        if (e !== undefined && Object.hasOwn(ESCAPES, e)) {
+          value += ESCAPES[e]!;
           p += 2;
         } else if (e === "u" || e === "U") {
           const len = e === "u" ? 4 : 8;
@@ -504,9 +505,8 @@ export function parseTemplate(source: string): Template {
     }
 
     const lexed = lexAction(source, p, (msg) => bad(msg));
-    const actionText = source.slice(open, lexed.end);
     const pipeline = parseAction(lexed.tokens, (msg) => bad(msg, lexed.end));
-    parts.push({ pipeline, text: actionText });
+    parts.push({ pipeline, where: show(source.slice(open, lexed.end)) });
     pos = lexed.end;
     trimNext = lexed.trimRight;
   }

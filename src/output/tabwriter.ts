@@ -42,8 +42,6 @@ function cellOf(text: string): Cell {
   return { text, width: runeCount(text) };
 }
 
-const TERMINATOR = /[\t\n\v\f]/g;
-
 /**
  * Splits text into lines of cells, one list of lines per "\f"-separated block
  * (Go flushes on \f). Each block ends with the (possibly empty) line after its
@@ -54,16 +52,16 @@ function splitLines(text: string): Cell[][][] {
   let lines: Cell[][] = [[]];
   let line = lines[0]!;
   let start = 0;
-  TERMINATOR.lastIndex = 0;
-  for (let m = TERMINATOR.exec(text); m !== null; m = TERMINATOR.exec(text)) {
-    const i = m.index;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    // \t \n \v \f (9..12) end a cell; \n and \f also end the line.
+    if (ch < 9 || ch > 12) continue;
     line.push(cellOf(text.slice(start, i)));
     start = i + 1;
-    const ch = text[i];
-    if (ch === "\n" || ch === "\f") {
+    if (ch === 10 || ch === 12) {
       line = [];
       lines.push(line);
-      if (ch === "\f") {
+      if (ch === 12) {
         blocks.push(lines);
         line = [];
         lines = [line];

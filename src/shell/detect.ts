@@ -144,9 +144,11 @@ function shellFromPath(path: string): ShellName | undefined {
  * network-redirected Documents folders. System `WindowsPowerShell` entries never
  * count, since cmd has them too.
  *
- * Limit: an environment is inherited, so cmd started *from* PowerShell still
- * looks like PowerShell. Only walking the process tree could tell; the caller's
- * `--shell` flag is the remedy.
+ * Limits: an environment is inherited, so cmd started *from* PowerShell still
+ * looks like PowerShell; and Windows PowerShell skips its CurrentUser folder
+ * when the user has defined a user-scope PSModulePath, so it then looks like
+ * cmd. Only walking the process tree could tell; the caller's `--shell` flag
+ * is the remedy.
  */
 function powerShellFromModulePath(
   psModulePath: string | undefined,

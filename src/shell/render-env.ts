@@ -95,16 +95,17 @@ function cmdLine(name: string, value: string): string {
  * csh/tcsh. Inside double quotes csh cannot escape `$` or a backquote at all,
  * so a value holding any character with a meaning there switches to single
  * quotes. Inside those, `!` still triggers history substitution unless written
- * `\!`; `'` is written `'\''`; a backslash is written `\\` *outside* the quotes
- * because with tcsh's `backslash_quote` option set a backslash inside quotes
- * escapes `\`, `'` and `"`; a newline needs a preceding backslash.
+ * `\!`; `'` is written `'\''`; a newline needs a preceding backslash; and a
+ * backslash that tcsh's `backslash_quote` option could pair with the next
+ * character is moved outside the quotes (see {@link backslashIsAmbiguous}).
  */
 const TCSH_NEEDS_SINGLE_QUOTES = /["$`!\\\n\r]/;
 
 function tcshValue(value: string): string {
   if (!TCSH_NEEDS_SINGLE_QUOTES.test(value)) return `"${value}"`;
   let out = "'";
-  for (const ch of value) {
+  const chars = [...value];
+  chars.forEach((ch, i) => {
     switch (ch) {
       case "'":
         out += "'\\''";
@@ -113,7 +114,7 @@ function tcshValue(value: string): string {
         out += "\\!";
         break;
       case "\\":
-        out += "'\\\\'";
+        out += backslashIsAmbiguous(chars[i + 1]) ? "'\\\\'" : "\\";
         break;
       case "\n":
         out += "\\\n";
@@ -121,8 +122,22 @@ function tcshValue(value: string): string {
       default:
         out += ch;
     }
-  }
+  });
   return `${out}'`;
+}
+
+/**
+ * With tcsh's `backslash_quote` set, a backslash inside single quotes escapes
+ * a following `\`, `'` or `"` (and, in text run through `eval`, `$`: seen
+ * with tcsh 6.24), and the `'\''`, `\!` and backslash-newline
+ * sequences written for `'`, `!` and a newline start with one of those;
+ * such a backslash, or one ending the value, is written as `\\` outside the
+ * quotes, which reads the same with or without the option. Any other
+ * backslash is literal either way and stays inside, keeping Windows paths
+ * readable.
+ */
+function backslashIsAmbiguous(next: string | undefined): boolean {
+  return next === undefined || ["\\", "'", '"', "$", "!", "\n"].includes(next);
 }
 
 /** Emacs Lisp string literal: only `\` and `"` are special to the reader. */

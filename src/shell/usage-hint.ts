@@ -7,6 +7,13 @@
  * paste), so every argument that is not a plain word is quoted for the target
  * shell, and nothing may put a line break into the comment, since the text
  * after it would run as a command.
+ *
+ * The posix and tcsh hints quote the command substitution, which Docker
+ * Machine 0.16.2 did not (docker/machine#3755, still open). Unquoted, the shell
+ * word-splits and globs the output before eval re-parses it: whitespace runs
+ * and newlines in values collapse, filenames can be spliced in, and csh also
+ * brace-expands, so a value such as `{x,cmd}` made Docker Machine's tcsh hint
+ * run `cmd`. Quoted, eval sees the output exactly as printed.
  */
 
 import type { ShellFamily } from "./detect.js";
@@ -88,16 +95,18 @@ function quoteCmd(arg: string): string {
 }
 
 /**
- * csh single quotes, valid inside the hint's backquotes: there `\!` within
+ * csh single quotes, valid inside the hint's `"`...`"`: there `\!` within
  * quotes still triggers history substitution, so `!` is escaped outside
- * them; `\` is likewise written outside quotes (tcsh's `backslash_quote`
- * would otherwise reinterpret it). A backquote or control character cannot
- * appear inside a backquoted command at all, so it becomes `?`.
+ * them; a `\` that tcsh's `backslash_quote` could pair with the next
+ * character (`\`, `'`, `!`, or the closing quote) is likewise written
+ * outside. In that position csh substitutes `$` even inside single quotes,
+ * ends the command at a `"` or backquote, and cannot hold a control
+ * character, so those become `?`.
  */
 function quoteTcsh(arg: string): string {
   const body = arg
-    .replace(/[`\x00-\x1f\x7f]/g, "?")
-    .replace(/['!\\]/g, (ch) => (ch === "'" ? "'\\''" : ch === "!" ? "'\\!'" : "'\\\\'"));
+    .replace(/[`"$\x00-\x1f\x7f]/g, "?")
+    .replace(/'|!|\\(?=[\\'!]|$)/g, (ch) => (ch === "'" ? "'\\''" : ch === "!" ? "'\\!'" : "'\\\\'"));
   return `'${body}'`;
 }
 
@@ -118,7 +127,8 @@ function dmDoubleQuotedProgramIsExact(family: ShellFamily, program: string): boo
     case "powershell":
       return !/[`$"\u201C\u201D\u201E]/.test(program);
     case "tcsh":
-      return !/[$`"!]/.test(program) && !/\\(\\|'|$)/.test(program);
+      // The command sits inside "`...`", where csh cannot nest double quotes.
+      return false;
     case "cmd":
       return true;
   }
@@ -186,18 +196,19 @@ function hasShellFlag(argv: readonly string[]): boolean {
  * Returns the two comment lines `env` prints after the variables, each ending
  * in `"\n"`; the first has a trailing space, as in Docker Machine:
  *
- * - posix: `# Run this command to configure your shell: ` / `# eval $(CMD)`
+ * - posix: `# Run this command to configure your shell: ` / `# eval "$(CMD)"`
  * - fish: `# ...` / `# eval (CMD)`
  * - powershell: `# ...` / `# & CMD | Invoke-Expression`
  * - cmd: `REM ...` / `REM ` TAB `@FOR /f "tokens=*" %i IN ('CMD') DO @%i`
- * - tcsh: `: ...` / `` : eval `CMD` ``
+ * - tcsh: `: ...` / `` : eval "`CMD`" ``
  * - emacs: `;; ...` / `;; (with-temp-buffer (shell-command "CMD" (current-buffer)) (eval-buffer))`
  *
  * CMD echoes `argv`, the user's command line starting with the program name
  * (e.g. `["tsm", "env", "--shell", "fish", "dev"]`); `--unset`/`-u` needs no
  * special handling since it is simply echoed. argv[0] is wrapped in `"..."`
  * when it holds a space or a backslash, as Docker Machine did; any other
- * argument that is not a plain word is quoted for the family (for emacs: for
+ * argument that is not a plain word is quoted for the family (tcsh quotes
+ * argv[0] like any argument; emacs quotes for
  * the POSIX shell `shell-command` runs, then escaped as an Emacs Lisp string).
  * For a non-posix family whose argv has no `--shell`/`--shell=`, i.e. the shell
  * was detected, `--shell <family>` is inserted after the first `env` (appended
@@ -205,9 +216,9 @@ function hasShellFlag(argv: readonly string[]): boolean {
  *
  * Contract: never throws; the output never contains a line break other than
  * the two line ends, so evaluating it runs nothing. Characters a family cannot
- * quote at all in that position (cmd: `" % !`; tcsh: backquote; cmd and tcsh:
- * control characters) are replaced by `?`, making the echoed command wrong but
- * harmless. An empty argv is treated as `["tsm"]`.
+ * quote at all in that position (cmd: `" % !`; tcsh: `" $` and backquote; cmd
+ * and tcsh: control characters) are replaced by `?`, making the echoed
+ * command wrong but harmless. An empty argv is treated as `["tsm"]`.
  */
 export function usageHint(family: ShellFamily, argv: readonly string[]): string {
   const args = argv.length > 0 ? [...argv] : ["tsm"];
@@ -221,7 +232,7 @@ export function usageHint(family: ShellFamily, argv: readonly string[]): string 
 
   switch (family) {
     case "posix":
-      return `# ${INTRO}\n# eval $(${command})\n`;
+      return `# ${INTRO}\n# eval "$(${command})"\n`;
     case "fish":
       return `# ${INTRO}\n# eval (${command})\n`;
     case "powershell":
@@ -229,7 +240,7 @@ export function usageHint(family: ShellFamily, argv: readonly string[]): string 
     case "cmd":
       return `REM ${INTRO}\nREM \t@FOR /f "tokens=*" %i IN ('${cmdForCommand(command)}') DO @%i\n`;
     case "tcsh":
-      return `: ${INTRO}\n: eval \`${command}\`\n`;
+      return `: ${INTRO}\n: eval "\`${command}\`"\n`;
     case "emacs": {
       const elisp = command.replace(/[\\"]/g, "\\$&");
       return `;; ${INTRO}\n;; (with-temp-buffer (shell-command "${elisp}" (current-buffer)) (eval-buffer))\n`;

@@ -35,7 +35,7 @@ export function baseEnv(): Record<string, string> {
 
 export function runTsm(store: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...baseEnv(), TSM_STORAGE_PATH: store, ...options.env };
+    const env: Record<string, string | undefined> = { ...baseEnv(), TSM_STORAGE_PATH: store, ...options.env };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
     const child = spawn(process.execPath, [TSM_BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: options.cwd ?? ROOT });
     let stdout = "";

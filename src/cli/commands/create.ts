@@ -99,10 +99,12 @@ export function registerCreate(program: Command, ctx: CliContext): void {
 
   cmd.action(async (name: string | undefined, _opts: unknown, command: Command) => {
     const session = ctx.session(command);
+    const opts = command.opts<CoreFlags>();
+    // An unknown driver first: its flags may have been taken for arguments.
+    if (opts.driver !== undefined) deps.drivers.get(opts.driver);
     if (name === undefined) throw new UsageError("No machine name specified: tsm create [-d DRIVER] NAME");
     if (command.args.length > 1) throw new UsageError(`Invalid command line: extra arguments ${JSON.stringify(command.args.slice(1))}`);
     validateMachineName(name);
-    const opts = command.opts<CoreFlags>();
     for (const [key, env] of LIST_FLAGS) {
       if (command.getOptionValueSource(key) === "env") {
         (opts as unknown as Record<string, string[]>)[key] = (deps.env[env] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");

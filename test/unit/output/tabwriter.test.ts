@@ -76,7 +76,7 @@ describe("tabwrite with Docker Machine defaults (minwidth 5, tabwidth 1, padding
     const input = Array.from({ length: 10_000 }, (_, i) => `m${i}\t-\tnone\tRunning\ttcp://10.0.0.${i % 256}:2376\n`).join("");
     const t0 = performance.now();
     const out = tabwrite(input);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(2000);
     expect(out.split("\n")[0]).toBe("m0      -    none   Running   tcp://10.0.0.0:2376");
   });
 });
