@@ -49,10 +49,17 @@ interface Subject {
   commonName: string;
 }
 
-function subjectAttrs(s: Subject): Forge.pki.CertificateField[] {
+/**
+ * UTF8String, not forge's default PrintableString: user names and the
+ * "<bootstrap>" suffix contain characters PrintableString forbids, and Go's
+ * x509 parser (dockerd) then rejects the whole certificate.
+ */
+function subjectAttrs(f: typeof Forge, s: Subject): Forge.pki.CertificateField[] {
+  // @types/node-forge types valueTagClass as an ASN.1 class; forge really takes the type tag here.
+  const utf8 = f.asn1.Type.UTF8;
   return [
-    { shortName: "O", value: s.organization },
-    { shortName: "CN", value: s.commonName },
+    { shortName: "O", value: s.organization, valueTagClass: utf8 } as unknown as Forge.pki.CertificateField,
+    { shortName: "CN", value: s.commonName, valueTagClass: utf8 } as unknown as Forge.pki.CertificateField,
   ];
 }
 
@@ -85,7 +92,7 @@ export async function createCa(options: CaOptions): Promise<IssuedCert> {
   cert.publicKey = f.pki.publicKeyFromPem(keys.publicPem);
   cert.serialNumber = serialNumber();
   validity(cert, options.now ?? new Date(), options.days ?? CA_VALIDITY_DAYS);
-  const subject = subjectAttrs({ organization: options.organization, commonName: "tsm CA" });
+  const subject = subjectAttrs(f, { organization: options.organization, commonName: "tsm CA" });
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -121,7 +128,7 @@ async function issueLeaf(options: LeafOptions, extensions: (f: typeof Forge) => 
   cert.publicKey = f.pki.publicKeyFromPem(keys.publicPem);
   cert.serialNumber = serialNumber();
   validity(cert, options.now ?? new Date(), options.days ?? LEAF_VALIDITY_DAYS);
-  cert.setSubject(subjectAttrs({ organization: options.organization, commonName: options.commonName }));
+  cert.setSubject(subjectAttrs(f, { organization: options.organization, commonName: options.commonName }));
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: "basicConstraints", cA: false, critical: true },

@@ -30,7 +30,7 @@ describe("env", () => {
         `export DOCKER_CERT_PATH="${certDir}"`,
         'export DOCKER_MACHINE_NAME="dev"',
         "# Run this command to configure your shell: ",
-        `# eval $(${TSM_BIN} env dev)`,
+        `# eval "$(${TSM_BIN} env dev)"`,
         "",
       ].join("\n"),
     );
