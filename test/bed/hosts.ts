@@ -284,7 +284,16 @@ async function ensureNetwork(): Promise<string> {
     if (again) return again;
     const candidates = process.env.TSM_TESTBED_SUBNET ? [process.env.TSM_TESTBED_SUBNET] : CANDIDATE_SUBNETS;
     const errors: string[] = [];
+    const routes = hostRoutes();
     for (const subnet of candidates) {
+      // Docker checks an explicit --subnet only against its own networks, not against the
+      // host's routes: a leftover bridge (e.g. from a wiped /var/lib/docker) with the same
+      // subnet would silently swallow the traffic to our hosts.
+      const clash = routes.find((r) => cidrsOverlap(r.cidr, subnet));
+      if (clash && !process.env.TSM_TESTBED_SUBNET) {
+        errors.push(`${subnet}: overlaps the host route ${clash.cidr} on ${clash.iface}`);
+        continue;
+      }
       const r = await docker(['network', 'create', '--driver', 'bridge', '--subnet', subnet, '--label', 'tsm.testbed=1', TEST_NETWORK]);
       if (r.exitCode === 0) return subnet;
       errors.push(`${subnet}: ${r.stderr.trim()}`);
@@ -301,11 +310,47 @@ async function networkSubnet(): Promise<string | undefined> {
   return v4;
 }
 
+/** The host's IPv4 routes except the default one, from /proc/net/route. */
+export function hostRoutes(text?: string): Array<{ iface: string; cidr: string }> {
+  let t = text;
+  if (t === undefined) {
+    try {
+      t = readFileSync('/proc/net/route', 'utf8');
+    } catch {
+      return [];
+    }
+  }
+  const out: Array<{ iface: string; cidr: string }> = [];
+  for (const line of t.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8) continue;
+    // Destination and Mask are little-endian hex.
+    const le = (h: string): number => Buffer.from(h, 'hex').readUInt32LE(0);
+    const dest = le(f[1]!);
+    const mask = le(f[7]!);
+    if (mask === 0) continue;
+    const bits = mask.toString(2).replace(/0/g, '').length;
+    out.push({ iface: f[0]!, cidr: `${[24, 16, 8, 0].map((s) => (dest >>> s) & 0xff).join('.')}/${bits}` });
+  }
+  return out;
+}
+
+function parseCidr(cidr: string): { base: number; bits: number } {
+  const [addr, bitsText] = cidr.split('/');
+  return { base: addr!.split('.').reduce((a, o) => ((a << 8) + Number(o)) >>> 0, 0), bits: Number(bitsText) };
+}
+
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  const bits = Math.min(x.bits, y.bits);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((x.base & mask) >>> 0) === ((y.base & mask) >>> 0);
+}
+
 /** A random host address in an IPv4 subnet: not the network, the gateway (.1) or x.x.x.0/255. */
 export function pickAddress(subnet: string): string {
-  const [addr, bitsText] = subnet.split('/');
-  const bits = Number(bitsText);
-  const base = addr!.split('.').reduce((a, o) => (a << 8) + Number(o), 0) >>> 0;
+  const { base, bits } = parseCidr(subnet);
   if (!(bits >= 8 && bits <= 29)) throw new Error(`[test bed] unsupported subnet ${subnet}`);
   const size = 2 ** (32 - bits);
   for (;;) {
