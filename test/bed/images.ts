@@ -298,17 +298,50 @@ async function ensureImageUncached(kind: ImageKind): Promise<string> {
   const hash = recipeHash(kind);
   const tag = `tsm-testbed/${kind}:${hash}`;
   if (await imageExists(tag)) return tag;
-  // A derived kind needs its base's tarball: make sure it exists before taking our own lock.
-  const base = RECIPES[kind].base;
-  if (base) await ensureImage(base);
-  return withLock(`image-${kind}`, 30 * 60_000, async () => {
+  return withLock(lockName(kind), LOCK_WAIT_MS, async () => {
     if (await imageExists(tag)) return tag; // built by another process while we waited
     const tarball = tarballPath(kind, hash);
-    if (!existsSync(tarball)) await buildTarball(kind, hash, tarball);
+    if (!existsSync(tarball)) {
+      // A derived kind is built from its base's tarball. Lock order is always derived -> base.
+      const base = RECIPES[kind].base;
+      if (base) await withLock(lockName(base), LOCK_WAIT_MS, () => ensureTarball(base));
+      await ensureTarball(kind);
+    }
     await importTarball(kind, hash, tarball, tag);
     await pruneOld(kind, hash, tag);
     return tag;
   });
+}
+
+const LOCK_WAIT_MS = 30 * 60_000;
+const lockName = (kind: ImageKind): string => `image-${kind}`;
+
+/**
+ * Makes sure the rootfs tarball of `kind`'s current recipe exists; the caller holds the kind's
+ * lock. When only the image survives (the cache dir was cleaned), the tarball is exported from
+ * it instead of being rebuilt.
+ */
+async function ensureTarball(kind: ImageKind): Promise<void> {
+  const hash = recipeHash(kind);
+  const tarball = tarballPath(kind, hash);
+  if (existsSync(tarball)) return;
+  mkdirSync(join(cacheDir(), 'images'), { recursive: true });
+  const tag = `tsm-testbed/${kind}:${hash}`;
+  if (await imageExists(tag)) {
+    const t0 = Date.now();
+    const tmp = `${tarball}.tmp-${process.pid}`;
+    const c = (await dockerOk(['create', tag, '/bin/true'])).stdout.trim();
+    try {
+      await dockerOk(['export', '--output', tmp, c], { timeoutMs: 10 * 60_000 });
+      renameSync(tmp, tarball);
+    } finally {
+      await docker(['rm', '-f', '-v', c]);
+      rmSync(tmp, { force: true });
+    }
+    log(`exported ${tag} to ${tarball} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return;
+  }
+  await buildTarball(kind, hash, tarball);
 }
 
 function log(msg: string): void {
@@ -347,8 +380,11 @@ async function buildTarball(kind: ImageKind, hash: string, tarball: string): Pro
     }
     writeFileSync(join(rootfs, 'etc/apt/sources.list'), imageSourcesList(r.suite));
     if (r.aptInstall?.length) {
-      // apt in a chroot wants /proc and /dev/pts; policy-rc.d keeps maintainer scripts from
-      // starting daemons in the build environment.
+      // apt in a chroot wants /proc, /dev/pts and this machine's DNS (a tarball exported from
+      // an image has an empty resolv.conf); policy-rc.d keeps maintainer scripts from starting
+      // daemons in the build environment. Recommends are installed, as `apt-get install` on a
+      // server would.
+      await runOk('cp', ['--remove-destination', '/etc/resolv.conf', join(rootfs, 'etc/resolv.conf')]);
       const mountSpecs: Array<[string, string[]]> = [
         ['proc', ['-t', 'proc', 'proc']],
         ['dev/pts', ['-t', 'devpts', '-o', 'newinstance,ptmxmode=0666', 'devpts']],
