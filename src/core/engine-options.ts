@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import { UsageError } from "./errors.js";
+import { INSTALL_METHODS, type InstallMethod } from "./machine.js";
 
 const OPT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -74,4 +75,15 @@ export function checkUrl(flag: string, value: string): string {
     throw new UsageError(`Invalid --${flag} ${JSON.stringify(value)}: expected an http(s) URL`);
   }
   return value;
+}
+
+/** `--engine-install-method`; `binary` needs `--engine-binary-url`. */
+export function checkInstallMethod(method: string, binaryUrl: string): InstallMethod {
+  if (!(INSTALL_METHODS as readonly string[]).includes(method)) {
+    throw new UsageError(`Invalid --engine-install-method ${JSON.stringify(method)}: use ${INSTALL_METHODS.join(", ")}`);
+  }
+  if (method === "binary" && binaryUrl === "") {
+    throw new UsageError("--engine-install-method binary needs --engine-binary-url URL (a static docker-*.tgz)");
+  }
+  return method as InstallMethod;
 }

@@ -31,7 +31,15 @@ const port = z.int().check(z.minimum(1), z.maximum(65535));
 export const EngineOptionsSchema = z.object({
   /** TCP port dockerd listens on inside the host (not necessarily the one clients dial). */
   port,
+  /**
+   * How Docker Engine is installed on a host that lacks it: `script` runs the
+   * script at installUrl (get.docker.com style), `distro` uses the
+   * distribution's packages, `binary` unpacks the static tarball at binaryUrl,
+   * `none` never installs (the host must have it).
+   */
+  installMethod: z.enum(["script", "distro", "binary", "none"]),
   installUrl: z.string(),
+  binaryUrl: z.string(),
   /** `--engine-opt k=v` values, passed to dockerd as `--k=v`. */
   opts: z.array(z.string()),
   env: z.array(z.string()),
@@ -71,3 +79,5 @@ export type MachineRecord = z.infer<typeof MachineRecordSchema>;
 
 export const DEFAULT_ENGINE_PORT = 2376;
 export const DEFAULT_INSTALL_URL = "https://get.docker.com";
+export const INSTALL_METHODS = ["script", "distro", "binary", "none"] as const;
+export type InstallMethod = (typeof INSTALL_METHODS)[number];

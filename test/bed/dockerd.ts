@@ -78,7 +78,7 @@ let pending: Promise<void> | undefined;
  * ever started. Throws with the tail of the daemon's log if it does not answer in time.
  */
 export function ensureDockerd(opts: { timeoutMs?: number } = {}): Promise<void> {
-  pending ??= startIfNeeded(opts.timeoutMs ?? 60_000).catch((e: unknown) => {
+  pending ??= startIfNeeded(opts.timeoutMs ?? 60_000).then(warnIfNoDefaultBridge, (e: unknown) => {
     pending = undefined; // let a later call try again
     throw e;
   });
@@ -130,6 +130,21 @@ async function startIfNeeded(timeoutMs: number): Promise<void> {
         ` (log: ${log}):\n${logTail}`,
     );
   });
+}
+
+/**
+ * Another dockerd started with `--bridge=none` (even with its own data and exec roots) deletes
+ * the host's docker0, which breaks every container on the shared engine's default bridge until
+ * that engine restarts. The bed's hosts use their own network and keep working, so this only
+ * warns, with the fix.
+ */
+function warnIfNoDefaultBridge(): void {
+  if (existsSync('/sys/class/net') && !existsSync('/sys/class/net/docker0')) {
+    process.stderr.write(
+      '[test bed] warning: the docker0 interface is missing (a dockerd started with --bridge=none deletes it); ' +
+        'containers on the default bridge will fail until dockerd restarts: kill $(cat /var/run/docker.pid)\n',
+    );
+  }
 }
 
 /** Polls the socket until it answers (true), the deadline passes or `alive()` turns false (false). */

@@ -14,7 +14,7 @@
  * build the same image twice; superseded tarballs and images of the same kind are removed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { docker, dockerOk, ensureDockerd } from './dockerd.js';
 import { cacheDir, run, runOk, tail, withLock } from './util.js';
@@ -333,6 +333,7 @@ async function ensureTarball(kind: ImageKind): Promise<void> {
     const c = (await dockerOk(['create', tag, '/bin/true'])).stdout.trim();
     try {
       await dockerOk(['export', '--output', tmp, c], { timeoutMs: 10 * 60_000 });
+      chmodSync(tmp, 0o644); // like the built ones (docker export writes 0600)
       renameSync(tmp, tarball);
     } finally {
       await docker(['rm', '-f', '-v', c]);

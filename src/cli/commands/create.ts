@@ -8,6 +8,7 @@ import {
   checkEngineEnv,
   checkEngineLabel,
   checkEngineOpt,
+  checkInstallMethod,
   checkRegistry,
   checkStorageDriver,
   checkTlsSan,
@@ -37,7 +38,9 @@ export function scanDriverName(argv: readonly string[], env: Readonly<Record<str
 
 interface CoreFlags {
   driver?: string;
+  engineInstallMethod: string;
   engineInstallUrl: string;
+  engineBinaryUrl: string;
   engineOpt?: string[];
   engineInsecureRegistry?: string[];
   engineRegistryMirror?: string[];
@@ -79,7 +82,13 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     .description("Create a machine")
     .argument("[name]", "name of the new machine")
     .addOption(new Option("-d, --driver <driver>", `driver to create the machine with (${deps.drivers.names().join(", ")})`).env("TSM_DRIVER"))
-    .addOption(new Option("--engine-install-url <url>", "URL of the Docker install script").env("TSM_ENGINE_INSTALL_URL").default(DEFAULT_INSTALL_URL))
+    .addOption(
+      new Option("--engine-install-method <method>", "how to install Docker Engine where it is missing: script, distro, binary or none")
+        .env("TSM_ENGINE_INSTALL_METHOD")
+        .default("script"),
+    )
+    .addOption(new Option("--engine-install-url <url>", "URL of the Docker install script (method script)").env("TSM_ENGINE_INSTALL_URL").default(DEFAULT_INSTALL_URL))
+    .addOption(new Option("--engine-binary-url <url>", "URL of a static Docker binary tarball (method binary)").env("TSM_ENGINE_BINARY_URL").default(""))
     .addOption(listOption("--engine-opt <name=value>", "dockerd flag, passed as --name=value", "TSM_ENGINE_OPT"))
     .addOption(listOption("--engine-insecure-registry <registry>", "insecure registry for the engine", "TSM_ENGINE_INSECURE_REGISTRY"))
     .addOption(listOption("--engine-registry-mirror <url>", "registry mirror for the engine", "TSM_ENGINE_REGISTRY_MIRROR"))
@@ -127,7 +136,9 @@ export function registerCreate(program: Command, ctx: CliContext): void {
       driverName: descriptor.name,
       driverFlags,
       engine: {
+        installMethod: checkInstallMethod(opts.engineInstallMethod, opts.engineBinaryUrl),
         installUrl: checkUrl("engine-install-url", opts.engineInstallUrl),
+        binaryUrl: opts.engineBinaryUrl === "" ? "" : checkUrl("engine-binary-url", opts.engineBinaryUrl),
         opts: (opts.engineOpt ?? []).map(checkEngineOpt),
         env: (opts.engineEnv ?? []).map(checkEngineEnv),
         labels: (opts.engineLabel ?? []).map(checkEngineLabel),

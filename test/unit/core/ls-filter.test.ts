@@ -7,7 +7,7 @@ const rec = (over: Partial<MachineRecord> & { labels?: string[] } = {}): Machine
   name: "web1",
   createdAt: "",
   driver: { name: "generic", config: {} },
-  engine: { port: 2376, installUrl: "", opts: [], env: [], labels: over.labels ?? [], insecureRegistries: [], registryMirrors: [], storageDriver: "" },
+  engine: { port: 2376, installMethod: "script", installUrl: "", binaryUrl: "", opts: [], env: [], labels: over.labels ?? [], insecureRegistries: [], registryMirrors: [], storageDriver: "" },
   tls: { sans: [] },
   ...over,
 });

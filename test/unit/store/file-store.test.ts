@@ -17,7 +17,9 @@ function record(name: string): MachineRecord {
     driver: { name: "none", config: { url: "tcp://127.0.0.1:2376" } },
     engine: {
       port: 2376,
+      installMethod: "script",
       installUrl: "https://get.docker.com",
+      binaryUrl: "",
       opts: [],
       env: [],
       labels: ["a=b"],
