@@ -56,6 +56,9 @@ class NoneDriver implements Driver {
   async restart(_ctx: OpContext): Promise<void> {
     throw new NotSupportedError(this.name, "restart: a host without a driver is not tsm's to restart");
   }
+  async getSshEndpoint(): Promise<never> {
+    throw new NotSupportedError(this.name, "ssh: tsm knows only the engine's URL");
+  }
   /** Nothing remote to delete: the engine is not tsm's. */
   async remove(): Promise<void> {}
   config(): Record<string, unknown> {

@@ -71,24 +71,27 @@ export interface Driver {
   preCreateCheck(ctx: OpContext): Promise<void>;
   /** Brings the machine into existence and running. Runs after the record is saved, so a failure leaves a removable record. */
   create(ctx: OpContext): Promise<void>;
-  /** Never throws for an unreachable machine: that is a state. */
+  /** Never throws for an unreachable machine: that is a state. Bounded by ctx.signal. */
   getState(ctx: OpContext): Promise<MachineState>;
-  /** The address clients use to reach the machine (IP or host name). Throws MachineStateError when not running. */
+  /**
+   * The address clients use to reach the machine (IP or host name), from local
+   * state only (record, pid files): never waits on the network, so `env` stays fast.
+   * Throws MachineStateError when the machine is known not to run.
+   */
   getIp(ctx: OpContext): Promise<string>;
-  /** The engine endpoint as `tcp://host:port`. Throws MachineStateError when not running. */
+  /** The engine endpoint as `tcp://host:port`; local state only, like getIp. */
   getUrl(ctx: OpContext): Promise<string>;
   start(ctx: OpContext): Promise<void>;
   stop(ctx: OpContext): Promise<void>;
   kill(ctx: OpContext): Promise<void>;
   restart(ctx: OpContext): Promise<void>;
-  /** Deletes what the driver created (VM, disks). Resolves when it is already gone. */
-  remove(ctx: OpContext): Promise<void>;
   /**
-   * Puts the machine's current certificates (in its machine directory) on the
-   * host and restarts the engine so it serves them. Absent when tsm does not
-   * manage the engine (none): the user installs them.
+   * Deletes what the driver created (VM, disks). Resolves when it is already gone.
+   * Hosts tsm did not create (generic) are left alone.
    */
-  installCerts?(ctx: OpContext): Promise<void>;
+  remove(ctx: OpContext): Promise<void>;
+  /** Where to reach the host over SSH (from local state only). Throws NotSupportedError for drivers without SSH (none). */
+  getSshEndpoint(ctx: OpContext): Promise<SshEndpoint>;
   /** JSON-safe settings to persist in the record's `driver.config`. */
   config(): Record<string, unknown>;
   /**

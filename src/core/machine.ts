@@ -74,6 +74,8 @@ export const MachineRecordSchema = z.object({
     sans: z.array(z.string()),
   }),
   swarm: z.optional(SwarmOptionsSchema),
+  /** The SSH host key pinned on first contact ("<type> SHA256:<base64>"); a different key later is refused. */
+  ssh: z.optional(z.object({ hostKey: z.string() })),
 });
 export type MachineRecord = z.infer<typeof MachineRecordSchema>;
 

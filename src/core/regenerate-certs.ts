@@ -7,6 +7,7 @@
 import { certOrganization, ensureCaAndClient, serverSans, writeMachineCerts } from "../certs/bootstrap.js";
 import { settleEach, throwFailures } from "./multi.js";
 import { openMachine } from "./open.js";
+import { installCertsOnHost } from "./provision.js";
 import { opContext, type Session } from "./session.js";
 
 export interface RegenerateOptions {
@@ -39,8 +40,8 @@ export async function regenerateCerts(session: Session, names: readonly string[]
         clientAuth: machine.record.swarm !== undefined,
         now: session.now(),
       });
-      if (machine.driver.installCerts) {
-        await machine.driver.installCerts(ctx);
+      if (machine.driver.features.provisionable) {
+        await installCertsOnHost(session, machine, ctx);
       } else {
         io.err(
           `The engine of "${name}" is not managed by tsm: install ${machine.paths.caCert}, ${machine.paths.serverCert} and ${machine.paths.serverKey} on it and restart it.\n`,

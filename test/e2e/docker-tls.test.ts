@@ -31,13 +31,14 @@ function bash(script: string, env: Record<string, string> = {}): Promise<{ stdou
   });
 }
 
-describeWithPrereqs("real docker engine secured with tsm's certificates", missingPrereqs(["dockerd", "docker"], true), () => {
+describeWithPrereqs("real docker engine secured with tsm's certificates", missingPrereqs(["dockerd", "docker", "ip"], true), () => {
   let store: string;
   let other: string;
   let work: string;
   const cleanups: Array<() => Promise<void>> = [];
   let dockerd: ChildProcess | undefined;
   let port = 0;
+  let bridge = "";
   let log = "";
   const tsm = `node ${TSM_BIN}`;
 
@@ -50,6 +51,13 @@ describeWithPrereqs("real docker engine secured with tsm's certificates", missin
       else work = t.dir;
     }
     port = await freePort();
+    // A bridge of its own: with --bridge=none (or docker0) a second dockerd would take the
+    // machine's docker0 away from the main engine that the SSH test hosts run on.
+    bridge = `tsmtls${process.pid % 100000}`;
+    await run("ip", ["link", "add", bridge, "type", "bridge"]);
+    cleanups.push(async () => {
+      await run("ip", ["link", "delete", bridge]).catch(() => undefined);
+    });
     const created = await runTsm(store, ["create", "-d", "none", "--url", `tcp://127.0.0.1:${port}`, "real"]);
     expect(created.exitCode, created.stderr).toBe(0);
     const m = path.join(store, "machines", "real");
@@ -66,7 +74,7 @@ describeWithPrereqs("real docker engine secured with tsm's certificates", missin
         `--exec-root=${work}/exec`,
         `--pidfile=${work}/docker.pid`,
         "--storage-driver=vfs",
-        "--bridge=none",
+        `--bridge=${bridge}`,
         "--iptables=false",
         "--ip-masq=false",
       ],
