@@ -1,11 +1,11 @@
-// Bundles the CLI into one file so that start-up stays close to bare Node:
+// Bundles the CLI into one file (dist/tsm-main.cjs, run by the loader dist/tsm.cjs) so that start-up stays close to bare Node:
 // store-only commands (env, config, url, ls -q) must cost little more than `node -e 0`.
 // CommonJS output because Node's ESM loader alone adds ~8 ms at start-up (measured);
 // the sources stay ESM TypeScript. Heavy modules stay external and are loaded lazily
 // by the code paths that need them.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, rmSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 let commit = "unknown";
@@ -33,18 +33,32 @@ const lazyChildProcessForCommander = {
   },
 };
 
-const external = ["ssh2", "node-forge", "execa", "proper-lockfile", "write-file-atomic", "cpu-features"];
+rmSync("dist", { recursive: true, force: true });
+
+// Heavy modules stay out of the start-up bundle: the CommonJS ones are
+// required from node_modules when first needed; execa, which is ESM-only, is
+// bundled on its own as CommonJS (dist/vendor-execa.cjs). No real import() may
+// remain in the output (see `supported` below).
+const external = ["ssh2", "cpu-features", "node-forge", "write-file-atomic", "proper-lockfile"];
+const execaAsVendorFile = {
+  name: "execa-as-vendor-file",
+  setup(b) {
+    b.onResolve({ filter: /^execa$/ }, () => ({ path: "./vendor-execa.cjs", external: true }));
+  },
+};
 
 await build({
   entryPoints: ["src/cli/main.ts"],
-  outfile: "dist/tsm.cjs",
+  outfile: "dist/tsm-main.cjs",
   bundle: true,
   platform: "node",
   target: "node20",
   format: "cjs",
   external,
-  plugins: [lazyChildProcessForCommander],
-  banner: { js: "#!/usr/bin/env node" },
+  plugins: [lazyChildProcessForCommander, execaAsVendorFile],
+  // import() becomes a lazy require(): Node 20 cannot run import() from a
+  // script restored from V8's code cache (the loader's whole point).
+  supported: { "dynamic-import": false },
   define: {
     TSM_VERSION: JSON.stringify(pkg.version),
     TSM_COMMIT: JSON.stringify(commit),
@@ -55,7 +69,21 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+// dist/tsm.cjs is the command: a small loader that runs the bundle through V8's code cache.
+copyFileSync("scripts/loader.cjs", "dist/tsm.cjs");
 chmodSync("dist/tsm.cjs", 0o755);
+
+await build({
+  stdin: { contents: 'export * from "execa";', resolveDir: ".", loader: "js" },
+  outfile: "dist/vendor-execa.cjs",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+});
 
 await build({
   entryPoints: ["bench/run.ts"],

@@ -5,9 +5,8 @@
  * This is the only module that imports node-forge, and it is loaded lazily:
  * only commands that issue certificates pay for it. No file system access here.
  */
-import { generateKeyPair, randomBytes } from "node:crypto";
-import { isIP } from "node:net";
 import type * as Forge from "node-forge";
+import { isIpLiteral } from "../core/address.js";
 
 export interface KeyPairPem {
   /** PKCS#1 "RSA PRIVATE KEY" PEM, as Docker and Docker Machine use. */
@@ -30,7 +29,8 @@ async function forge(): Promise<typeof Forge> {
   return forgeModule;
 }
 
-export function generateRsaKeyPair(bits = 2048): Promise<KeyPairPem> {
+export async function generateRsaKeyPair(bits = 2048): Promise<KeyPairPem> {
+  const { generateKeyPair } = await import("node:crypto");
   return new Promise((resolve, reject) => {
     generateKeyPair(
       "rsa",
@@ -64,8 +64,8 @@ function subjectAttrs(f: typeof Forge, s: Subject): Forge.pki.CertificateField[]
 }
 
 /** Random positive 128-bit serial number as hex (a leading 0 bit keeps it positive in DER). */
-function serialNumber(): string {
-  const bytes = randomBytes(16);
+async function serialNumber(): Promise<string> {
+  const bytes = (await import("node:crypto")).randomBytes(16);
   bytes[0] = bytes[0]! & 0x7f;
   return bytes.toString("hex");
 }
@@ -90,7 +90,7 @@ export async function createCa(options: CaOptions): Promise<IssuedCert> {
   const privateKey = f.pki.privateKeyFromPem(keys.keyPem);
   const cert = f.pki.createCertificate();
   cert.publicKey = f.pki.publicKeyFromPem(keys.publicPem);
-  cert.serialNumber = serialNumber();
+  cert.serialNumber = await serialNumber();
   validity(cert, options.now ?? new Date(), options.days ?? CA_VALIDITY_DAYS);
   const subject = subjectAttrs(f, { organization: options.organization, commonName: "tsm CA" });
   cert.setSubject(subject);
@@ -126,7 +126,7 @@ async function issueLeaf(options: LeafOptions, extensions: (f: typeof Forge) => 
   const caKey = f.pki.privateKeyFromPem(options.ca.keyPem);
   const cert = f.pki.createCertificate();
   cert.publicKey = f.pki.publicKeyFromPem(keys.publicPem);
-  cert.serialNumber = serialNumber();
+  cert.serialNumber = await serialNumber();
   validity(cert, options.now ?? new Date(), options.days ?? LEAF_VALIDITY_DAYS);
   cert.setSubject(subjectAttrs(f, { organization: options.organization, commonName: options.commonName }));
   cert.setIssuer(caCert.subject.attributes);
@@ -149,7 +149,7 @@ export function issueClientCert(options: LeafOptions): Promise<IssuedCert> {
 
 export function issueServerCert(options: ServerCertOptions): Promise<IssuedCert> {
   const altNames = [...new Set(options.sans.filter((s) => s !== ""))].map((san) =>
-    isIP(san) ? { type: 7, ip: san } : { type: 2, value: san },
+    isIpLiteral(san) ? { type: 7, ip: san } : { type: 2, value: san },
   );
   return issueLeaf(options, () => [
     { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },

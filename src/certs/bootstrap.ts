@@ -6,10 +6,10 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import os from "node:os";
-import { createPrivateKey } from "node:crypto";
 import type { StorePaths } from "../store/paths.js";
 import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "./authority.js";
-import { parseCert } from "./check.js";
+import { crypto } from "./check.js";
+import { writeCertStamp } from "./stamp.js";
 
 export interface BootstrapResult {
   ca: IssuedCert;
@@ -46,8 +46,10 @@ export function certOrganization(env: Readonly<Record<string, string | undefined
   return user;
 }
 
-function usable(certPem: string | undefined, keyPem: string | undefined, now: Date, issuer?: string): boolean {
+async function usable(certPem: string | undefined, keyPem: string | undefined, now: Date, issuer?: string): Promise<boolean> {
   if (!certPem || !keyPem) return false;
+  const { createPrivateKey, X509Certificate } = await crypto();
+  const parseCert = (pem: string) => new X509Certificate(pem);
   try {
     const cert = parseCert(certPem);
     if (now > new Date(cert.validTo) || now < new Date(cert.validFrom)) return false;
@@ -81,7 +83,7 @@ export async function ensureCaAndClient(paths: StorePaths, options: BootstrapOpt
   let caPem = await readIfExists(paths.caCert);
   let caKeyPem = await readIfExists(paths.caKey);
   let createdCa = false;
-  if (options.force || !usable(caPem, caKeyPem, now)) {
+  if (options.force || !(await usable(caPem, caKeyPem, now))) {
     options.log?.(`Creating CA: ${paths.caCert}`);
     const ca = await createCa({ organization: options.organization, now });
     await writePem(paths.caKey, ca.keyPem, true);
@@ -94,7 +96,7 @@ export async function ensureCaAndClient(paths: StorePaths, options: BootstrapOpt
   let clientPem = await readIfExists(paths.clientCert);
   let clientKeyPem = await readIfExists(paths.clientKey);
   let createdClient = false;
-  if (createdCa || !usable(clientPem, clientKeyPem, now, ca.certPem)) {
+  if (createdCa || !(await usable(clientPem, clientKeyPem, now, ca.certPem))) {
     options.log?.(`Creating client certificate: ${paths.clientCert}`);
     const client = await issueClientCert({ ca, organization: `${options.organization}.<bootstrap>`, commonName: "tsm client", now });
     await writePem(paths.clientKey, client.keyPem, true);
@@ -137,5 +139,6 @@ export async function writeMachineCerts(paths: StorePaths, options: MachineCertO
   await writePem(mp.caCert, options.bootstrap.ca.certPem, false);
   await writePem(mp.clientCert, options.bootstrap.client.certPem, false);
   await writePem(mp.clientKey, options.bootstrap.client.keyPem, true);
+  await writeCertStamp(mp);
   return server;
 }

@@ -2,8 +2,13 @@
  * Local certificate checks for `env`, `config` and `inspect`, with Node's
  * native X509Certificate: no node-forge and no network, so these stay fast.
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import { isIP } from "node:net";
+import type { X509Certificate } from "node:crypto";
+import { isIpLiteral } from "../core/address.js";
+
+/** node:crypto, loaded on first use: most commands never look at a certificate. */
+export function crypto(): Promise<typeof import("node:crypto")> {
+  return import("node:crypto");
+}
 
 export interface CertInfo {
   subject: string;
@@ -16,8 +21,8 @@ export interface CertInfo {
   fingerprint256: string;
 }
 
-export function parseCert(pem: string): X509Certificate {
-  return new X509Certificate(pem);
+export async function parseCert(pem: string): Promise<X509Certificate> {
+  return new (await crypto()).X509Certificate(pem);
 }
 
 export function describeCert(cert: X509Certificate): CertInfo {
@@ -50,7 +55,7 @@ export interface CertSetPem {
 
 /** Does the certificate name this host (IP or DNS name)? */
 export function certCovers(cert: X509Certificate, address: string): boolean {
-  if (isIP(address)) return cert.checkIP(address) !== undefined;
+  if (isIpLiteral(address)) return cert.checkIP(address) !== undefined;
   return cert.checkHost(address) !== undefined;
 }
 
@@ -66,11 +71,12 @@ function validityProblem(what: string, cert: X509Certificate, now: Date): string
  * Everything that would make the docker client fail against this machine,
  * as short phrases; an empty list means the set is usable for `address`.
  */
-export function certSetProblems(set: CertSetPem, address: string, now: Date): string[] {
+export async function certSetProblems(set: CertSetPem, address: string, now: Date): Promise<string[]> {
+  const { createPrivateKey, X509Certificate } = await crypto();
   const problems: string[] = [];
-  const ca = parseCert(set.caPem);
-  const client = parseCert(set.clientCertPem);
-  const server = parseCert(set.serverCertPem);
+  const ca = new X509Certificate(set.caPem);
+  const client = new X509Certificate(set.clientCertPem);
+  const server = new X509Certificate(set.serverCertPem);
   for (const [what, cert] of [
     ["CA certificate", ca],
     ["client certificate", client],

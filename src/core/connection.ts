@@ -4,8 +4,9 @@
  * directory. The checks here are local (files and X.509 fields); only
  * `verifyEngine` touches the network.
  */
-import { readFile } from "node:fs/promises";
+import { readFile } from "node:fs";
 import { certSetProblems, parseCert, type CertSetPem } from "../certs/check.js";
+import { readValidStamp, stampProblems } from "../certs/stamp.js";
 import { getEngineVersion, parseTcpUrl, type EngineEndpoint, type EngineVersion } from "../docker/engine-api.js";
 import { CertificateError } from "./errors.js";
 import type { Machine } from "./open.js";
@@ -13,10 +14,15 @@ import { opContext, type Session } from "./session.js";
 
 export interface Connection {
   url: string;
-  endpoint: EngineEndpoint;
+  host: string;
+  port: number;
   /** DOCKER_CERT_PATH: the machine directory holding ca.pem, cert.pem and key.pem. */
   certDir: string;
-  serverCertPem: string;
+}
+
+/** A connection with the client's TLS material loaded, for talking to the engine. */
+export interface TlsConnection extends Connection {
+  endpoint: EngineEndpoint;
 }
 
 const EXPIRY_WARNING_DAYS = 30;
@@ -24,12 +30,18 @@ const EXPIRY_WARNING_DAYS = 30;
 async function readCertSet(machine: Machine): Promise<CertSetPem> {
   const p = machine.paths;
   const read = (f: string) =>
-    readFile(f, "utf8").catch((err: NodeJS.ErrnoException) => {
-      throw new CertificateError(
-        `The certificates of "${machine.record.name}" are incomplete (${f}: ${err.code === "ENOENT" ? "missing" : err.code}). Run "tsm regenerate-certs ${machine.record.name}"`,
-        { cause: err },
-      );
-    });
+    new Promise<string>((resolve, reject) =>
+      readFile(f, "utf8", (err, text) =>
+        err
+          ? reject(
+              new CertificateError(
+                `The certificates of "${machine.record.name}" are incomplete (${f}: ${err.code === "ENOENT" ? "missing" : err.code}). Run "tsm regenerate-certs ${machine.record.name}"`,
+                { cause: err },
+              ),
+            )
+          : resolve(text),
+      ),
+    );
   const [caPem, clientCertPem, clientKeyPem, serverCertPem] = await Promise.all([
     read(p.caCert),
     read(p.clientCert),
@@ -39,42 +51,74 @@ async function readCertSet(machine: Machine): Promise<CertSetPem> {
   return { caPem, clientCertPem, clientKeyPem, serverCertPem };
 }
 
-/** Resolves the machine's engine URL and checks its certificates locally. Throws CertificateError with the remedy. */
-export async function machineConnection(session: Session, machine: Machine): Promise<Connection> {
-  const url = await machine.driver.getUrl(opContext(session, machine.record.name));
-  const { host, port } = parseTcpUrl(url);
-  const set = await readCertSet(machine);
-  let problems: string[];
+type Validity = Array<{ what: string; notAfter: Date }>;
+
+/**
+ * Problems of the machine's certificate set for `host`, and their expiry
+ * dates. Uses the verified stamp when it still matches the files (no
+ * node:crypto needed), else parses and checks every certificate.
+ */
+async function localCheck(machine: Machine, host: string, now: Date, set?: CertSetPem): Promise<{ problems: string[]; validity: Validity }> {
+  const stamp = readValidStamp(machine.paths);
+  const fromStamp = stamp && stampProblems(stamp, host, now);
+  if (stamp && fromStamp) {
+    return {
+      problems: fromStamp,
+      validity: [
+        { what: "CA certificate", notAfter: new Date(stamp.validity.ca.notAfter) },
+        { what: "client certificate", notAfter: new Date(stamp.validity.client.notAfter) },
+        { what: "server certificate", notAfter: new Date(stamp.validity.server.notAfter) },
+      ],
+    };
+  }
+  const pems = set ?? (await readCertSet(machine));
   try {
-    problems = certSetProblems(set, host, session.now());
+    const problems = await certSetProblems(pems, host, now);
+    const validity: Validity = [];
+    for (const [what, pem] of [
+      ["CA certificate", pems.caPem],
+      ["client certificate", pems.clientCertPem],
+      ["server certificate", pems.serverCertPem],
+    ] as const) {
+      validity.push({ what, notAfter: new Date((await parseCert(pem)).validTo) });
+    }
+    return { problems, validity };
   } catch (err) {
     throw new CertificateError(
       `The certificates of "${machine.record.name}" cannot be read (${(err as Error).message}). Run "tsm regenerate-certs ${machine.record.name}"`,
       { cause: err },
     );
   }
+}
+
+async function checked(session: Session, machine: Machine, set?: CertSetPem): Promise<Connection> {
+  const url = await machine.driver.getUrl(opContext(session, machine.record.name));
+  const { host, port } = parseTcpUrl(url);
+  const { problems, validity } = await localCheck(machine, host, session.now(), set);
   if (problems.length > 0) {
     throw new CertificateError(
       `The certificates of "${machine.record.name}" are not valid for ${url}: ${problems.join("; ")}. Run "tsm regenerate-certs ${machine.record.name}"`,
     );
   }
-  warnIfExpiringSoon(session, machine.record.name, set);
-  return {
-    url,
-    endpoint: { host, port, tls: { ca: set.caPem, cert: set.clientCertPem, key: set.clientKeyPem } },
-    certDir: machine.paths.dir,
-    serverCertPem: set.serverCertPem,
-  };
+  warnIfExpiringSoon(session, machine.record.name, validity);
+  return { url, host, port, certDir: machine.paths.dir };
 }
 
-function warnIfExpiringSoon(session: Session, name: string, set: CertSetPem): void {
+/** Resolves the machine's engine URL and checks its certificates locally. Throws CertificateError with the remedy. */
+export function machineConnection(session: Session, machine: Machine): Promise<Connection> {
+  return checked(session, machine);
+}
+
+/** machineConnection plus the client's TLS material, for requests to the engine. */
+export async function machineTlsConnection(session: Session, machine: Machine): Promise<TlsConnection> {
+  const set = await readCertSet(machine);
+  const connection = await checked(session, machine, set);
+  return { ...connection, endpoint: { host: connection.host, port: connection.port, tls: { ca: set.caPem, cert: set.clientCertPem, key: set.clientKeyPem } } };
+}
+
+function warnIfExpiringSoon(session: Session, name: string, validity: Validity): void {
   const limit = session.now().getTime() + EXPIRY_WARNING_DAYS * 86_400_000;
-  for (const [what, pem] of [
-    ["CA certificate", set.caPem],
-    ["client certificate", set.clientCertPem],
-    ["server certificate", set.serverCertPem],
-  ] as const) {
-    const notAfter = new Date(parseCert(pem).validTo);
+  for (const { what, notAfter } of validity) {
     if (notAfter.getTime() < limit) {
       session.io.err(`Warning: the ${what} of "${name}" expires on ${notAfter.toISOString().slice(0, 10)}: run "tsm regenerate-certs${what === "server certificate" ? "" : " --client-certs"} ${name}"\n`);
     }
@@ -82,10 +126,17 @@ function warnIfExpiringSoon(session: Session, name: string, set: CertSetPem): vo
 }
 
 /** A live mutual-TLS request to the engine (`env --check`, `config --check`). */
-export async function verifyEngine(connection: Connection, options: { timeoutMs: number; signal?: AbortSignal }): Promise<EngineVersion> {
+export async function verifyEngine(connection: TlsConnection, options: { timeoutMs: number; signal?: AbortSignal }): Promise<EngineVersion> {
   try {
     return await getEngineVersion(connection.endpoint, options);
   } catch (err) {
     throw new CertificateError(`TLS check of ${connection.url} failed: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** machineTlsConnection followed by a live request: what `--check` means. */
+export async function checkedLive(session: Session, machine: Machine): Promise<TlsConnection> {
+  const connection = await machineTlsConnection(session, machine);
+  await verifyEngine(connection, { timeoutMs: 20_000, signal: session.signal });
+  return connection;
 }

@@ -11,7 +11,7 @@ import type { StorePaths } from "../store/paths.js";
 
 async function certSummary(file: string): Promise<Record<string, unknown>> {
   try {
-    const info = describeCert(parseCert(await readFile(file, "utf8")));
+    const info = describeCert(await parseCert(await readFile(file, "utf8")));
     return {
       Path: file,
       Subject: info.subject,

@@ -8,7 +8,7 @@ import { MachineStateError, isTsmError } from "./errors.js";
 import type { MachineState } from "./driver.js";
 import type { MachineRecord } from "./machine.js";
 import { openRecord } from "./open.js";
-import { machineConnection } from "./connection.js";
+import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";
 import { opContext, type Session } from "./session.js";
 
@@ -74,7 +74,7 @@ export async function probeMachine(session: Session, record: MachineRecord, opti
       return { ...base, state, url, dockerVersion: "", error: "", responseMs: performance.now() - started };
     }
     try {
-      const connection = await machineConnection({ ...session, io: { ...session.io, err: () => undefined } }, machine);
+      const connection = await machineTlsConnection({ ...session, io: { ...session.io, err: () => undefined } }, machine);
       const version = await getEngineVersion(connection.endpoint, {
         timeoutMs: Math.max(1, deadline - performance.now()),
         signal: controller.signal,

@@ -3,7 +3,7 @@
  * tsm never needs the docker CLI. Requests are bounded by a deadline and an
  * AbortSignal.
  */
-import { isIP } from "node:net";
+import { isIpLiteral } from "../core/address.js";
 import { TsmError } from "../core/errors.js";
 
 export interface EngineTls {
@@ -73,7 +73,7 @@ export async function engineRequest(endpoint: EngineEndpoint, path: string, opti
       ca: endpoint.tls.ca,
       cert: endpoint.tls.cert,
       key: endpoint.tls.key,
-      servername: isIP(endpoint.host) ? undefined : endpoint.host,
+      servername: isIpLiteral(endpoint.host) ? undefined : endpoint.host,
       agent: false,
       headers: payload === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) },
       signal: options.signal,

@@ -57,8 +57,10 @@ export class SshAuthError extends TsmError {
     const hints = options.hints && options.hints.length > 0 ? ` ${options.hints.join(" ")}` : "";
     super(
       "SSH_AUTH",
-      `SSH authentication as "${user}" on ${hostPort(host, port)} was refused (tried: ${tried.length > 0 ? tried.join("; ") : "nothing"}).${accepts}${hints} ` +
-        `Check the user name, and that the public key is in ~${user}/.ssh/authorized_keys on the host.`,
+      tried.length === 0
+        ? `Cannot authenticate as "${user}" on ${hostPort(host, port)}: there is no SSH key to try.${hints}`
+        : `SSH authentication as "${user}" on ${hostPort(host, port)} was refused (tried: ${tried.join("; ")}).${accepts}${hints} ` +
+            `Check the user name, and that the public key is in ~${user}/.ssh/authorized_keys on the host.`,
       { cause: options.cause },
     );
     this.name = "SshAuthError";

@@ -3,7 +3,9 @@
  * fsync, rename) and happen under the machine's lock, taken by the caller
  * through `withMachineLock`.
  */
-import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
+// Synchronous fs on purpose: these are small local files, and node:fs/promises
+// alone costs milliseconds of start-up that store-only commands cannot spare.
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, type Dirent } from "node:fs";
 import { CorruptRecordError, MachineNotFoundError, TsmError } from "../core/errors.js";
 import { isValidMachineName, MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../core/machine.js";
 import type { DriverRegistry } from "../core/registry.js";
@@ -20,9 +22,9 @@ export class FileStore {
 
   /** Machine names in natural, case-insensitive order. Entries that are not valid machine directories are ignored. */
   async list(): Promise<string[]> {
-    let entries;
+    let entries: Dirent[];
     try {
-      entries = await readdir(this.paths.machinesDir, { withFileTypes: true });
+      entries = readdirSync(this.paths.machinesDir, { withFileTypes: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw new TsmError("STORE", `Cannot read the machine store ${this.paths.machinesDir}`, { cause: err });
@@ -35,7 +37,7 @@ export class FileStore {
 
   async exists(name: string): Promise<boolean> {
     try {
-      return (await stat(this.paths.machineDir(name))).isDirectory();
+      return statSync(this.paths.machineDir(name)).isDirectory();
     } catch {
       return false;
     }
@@ -46,7 +48,7 @@ export class FileStore {
     const mp = this.paths.machine(name);
     let text: string;
     try {
-      text = await readFile(mp.record, "utf8");
+      text = readFileSync(mp.record, "utf8");
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") {
@@ -106,14 +108,14 @@ export class FileStore {
   /** Atomic replace, mode 0600. The caller holds the machine lock. */
   async save(record: MachineRecord): Promise<void> {
     const mp = this.paths.machine(record.name);
-    await mkdir(mp.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(mp.dir, { recursive: true, mode: 0o700 });
     const { default: writeFileAtomic } = await import("write-file-atomic");
     await writeFileAtomic(mp.record, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, fsync: true });
   }
 
   /** Removes the machine directory and everything in it. Resolves when it is already gone. */
   async remove(name: string): Promise<void> {
-    await rm(this.paths.machineDir(name), { recursive: true, force: true });
+    rmSync(this.paths.machineDir(name), { recursive: true, force: true });
   }
 
   withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {

@@ -7,7 +7,7 @@
  * Lock directories live in `<root>/locks/`, not beside the machine directories,
  * so a lock can never be mistaken for a machine (`x.lock` is a valid machine name).
  */
-import { mkdir } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { TsmError } from "../core/errors.js";
 
@@ -21,7 +21,7 @@ const STALE_MS = 10_000;
 /** Runs `fn` while holding the named lock; always releases it. */
 export async function withLock<T>(locksDir: string, lockName: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const lockfile = await import("proper-lockfile");
-  await mkdir(locksDir, { recursive: true, mode: 0o700 });
+  mkdirSync(locksDir, { recursive: true, mode: 0o700 });
   const target = path.join(locksDir, lockName);
   const waitMs = options.waitMs ?? 120_000;
   const started = Date.now();

@@ -39,9 +39,11 @@ describe("create -d none", () => {
     expect(await mode("machines/dev/config.json")).toBe(0o600);
     expect(await mode("machines/dev/key.pem")).toBe(0o600);
     expect(await mode("machines/dev/server-key.pem")).toBe(0o600);
+    expect(await mode("machines/dev/certs.json")).toBe(0o600);
     expect((await readdir(path.join(store, "machines", "dev"))).sort()).toEqual([
       "ca.pem",
       "cert.pem",
+      "certs.json",
       "config.json",
       "key.pem",
       "server-key.pem",

@@ -3,7 +3,7 @@
  * for `docker $(tsm config NAME) ps`. Same local checks as `env`.
  */
 import type { Command } from "commander";
-import { machineConnection, verifyEngine } from "../../core/connection.js";
+import { checkedLive, machineConnection } from "../../core/connection.js";
 import { openMachine } from "../../core/open.js";
 import type { CliContext } from "../program.js";
 import { oneTarget } from "../target.js";
@@ -24,8 +24,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
       const session = ctx.session(command);
       let machine = await openMachine(session, await oneTarget(session, name === undefined ? [] : command.args));
       if (opts.swarm && machine.record.swarm?.role === "worker") machine = await openMachine(session, machine.record.swarm.master);
-      const connection = await machineConnection(session, machine);
-      if (opts.check) await verifyEngine(connection, { timeoutMs: 20_000, signal: session.signal });
+      const connection = opts.check ? await checkedLive(session, machine) : await machineConnection(session, machine);
       const p = machine.paths;
       session.io.out(
         [

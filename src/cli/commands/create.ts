@@ -4,17 +4,6 @@
  * `create -d none --help` lists them and unknown flags are refused.
  */
 import { Option, type Command } from "commander";
-import {
-  checkEngineEnv,
-  checkEngineLabel,
-  checkEngineOpt,
-  checkInstallMethod,
-  checkRegistry,
-  checkStorageDriver,
-  checkTlsSan,
-  checkUrl,
-} from "../../core/engine-options.js";
-import { createMachine } from "../../core/create.js";
 import type { DriverDescriptor } from "../../core/driver.js";
 import { PreCreateCheckError, UsageError } from "../../core/errors.js";
 import { DEFAULT_INSTALL_URL, validateMachineName } from "../../core/machine.js";
@@ -131,6 +120,10 @@ export function registerCreate(program: Command, ctx: CliContext): void {
       addFlags(command, descriptor.flags);
     }
     const driverFlags = readFlags(command, descriptor.flags, deps.env);
+    // Loaded here, not at start-up: create is the only command that needs them.
+    const { checkEngineEnv, checkEngineLabel, checkEngineOpt, checkInstallMethod, checkRegistry, checkStorageDriver, checkTlsSan, checkUrl } =
+      await import("../../core/engine-options.js");
+    const { createMachine } = await import("../../core/create.js");
     await createMachine(session, {
       name,
       driverName: descriptor.name,

@@ -4,7 +4,7 @@
  * adds a live TLS request to the engine.
  */
 import type { Command } from "commander";
-import { machineConnection, verifyEngine } from "../../core/connection.js";
+import { checkedLive, machineConnection } from "../../core/connection.js";
 import { MachineStateError, UsageError } from "../../core/errors.js";
 import { openMachine } from "../../core/open.js";
 import type { Session } from "../../core/session.js";
@@ -81,8 +81,7 @@ export function registerEnv(program: Command, ctx: CliContext): void {
           if (!swarm) throw new MachineStateError(`"${machine.record.name}" is not in a Swarm mode cluster; the --swarm flag is for swarm members`);
           if (swarm.role === "worker") machine = await openMachine(session, swarm.master);
         }
-        const connection = await machineConnection(session, machine);
-        if (opts.check) await verifyEngine(connection, { timeoutMs: 20_000, signal: session.signal });
+        const connection = opts.check ? await checkedLive(session, machine) : await machineConnection(session, machine);
         const vars: EnvVar[] = [
           { name: "DOCKER_TLS_VERIFY", value: "1" },
           { name: "DOCKER_HOST", value: connection.url },
@@ -92,7 +91,7 @@ export function registerEnv(program: Command, ctx: CliContext): void {
         if (session.platform === "win32") vars.push({ name: "COMPOSE_CONVERT_WINDOWS_PATHS", value: "true" });
         if (noProxy) {
           const varName = proxyVarName(session.env);
-          vars.push({ name: varName, value: withNoProxy(session.env[varName], connection.endpoint.host) });
+          vars.push({ name: varName, value: withNoProxy(session.env[varName], connection.host) });
         }
         try {
           text = renderSet(family, vars);

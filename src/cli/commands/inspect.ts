@@ -1,6 +1,5 @@
 /** `tsm inspect [-f TEMPLATE] [NAME]`: the machine as JSON, or one template's worth of it. */
 import type { Command } from "commander";
-import { inspectView } from "../../core/inspect-view.js";
 import { openMachine } from "../../core/open.js";
 import type { CliContext } from "../program.js";
 import { oneTarget } from "../target.js";
@@ -16,6 +15,7 @@ export function registerInspect(program: Command, ctx: CliContext): void {
       const session = ctx.session(command);
       const template = opts.format === undefined ? undefined : compileTemplate(opts.format);
       const machine = await openMachine(session, await oneTarget(session, name === undefined ? [] : command.args));
+      const { inspectView } = await import("../../core/inspect-view.js");
       const view = await inspectView(machine, session.store.paths);
       session.io.out(template ? `${template.render(view)}\n` : `${JSON.stringify(view, null, 4)}\n`);
     });

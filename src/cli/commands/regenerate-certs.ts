@@ -1,6 +1,5 @@
 /** `tsm regenerate-certs [-f] [--client-certs] [NAME...]`: new server certificates (and optionally a new CA and client certificate). */
 import type { Command } from "commander";
-import { regenerateCerts } from "../../core/regenerate-certs.js";
 import type { CliContext } from "../program.js";
 import { manyTargets } from "../target.js";
 
@@ -22,6 +21,7 @@ export function registerRegenerateCerts(program: Command, ctx: CliContext): void
           return;
         }
       }
+      const { regenerateCerts } = await import("../../core/regenerate-certs.js");
       await regenerateCerts(session, targets, { clientCerts: opts.clientCerts === true });
     });
 }

@@ -1,6 +1,6 @@
 /** `tsm version [NAME]`: tsm's version, or the Docker engine version of a machine (over the API). */
 import type { Command } from "commander";
-import { machineConnection } from "../../core/connection.js";
+import { machineTlsConnection } from "../../core/connection.js";
 import { TsmError } from "../../core/errors.js";
 import { openMachine } from "../../core/open.js";
 import { getEngineVersion } from "../../docker/engine-api.js";
@@ -20,7 +20,7 @@ export function registerVersion(program: Command, ctx: CliContext): void {
         return;
       }
       const machine = await openMachine(session, await oneTarget(session, command.args));
-      const connection = await machineConnection(session, machine);
+      const connection = await machineTlsConnection(session, machine);
       try {
         const v = await getEngineVersion(connection.endpoint, { timeoutMs: 20_000, signal: session.signal });
         session.io.out(`${v.Version}\n`);

@@ -46,19 +46,19 @@ describe("certificate authority", () => {
     expect(Math.round((to - from) / 86_400_000)).toBe(1080);
   });
 
-  it("checks a complete set as usable, and names each problem otherwise", () => {
+  it("checks a complete set as usable, and names each problem otherwise", async () => {
     const set = { caPem: ca.certPem, clientCertPem: client.certPem, clientKeyPem: client.keyPem, serverCertPem: server.certPem };
-    expect(certSetProblems(set, "10.0.0.5", new Date())).toEqual([]);
-    expect(certSetProblems(set, "10.0.0.9", new Date())).toEqual([
+    expect(await certSetProblems(set, "10.0.0.5", new Date())).toEqual([]);
+    expect(await certSetProblems(set, "10.0.0.9", new Date())).toEqual([
       "the server certificate does not cover 10.0.0.9 (it covers 10.0.0.5, localhost, 127.0.0.1, dev.example.com)",
     ]);
-    expect(certSetProblems({ ...set, caPem: otherCa.certPem }, "10.0.0.5", new Date())).toEqual([
+    expect(await certSetProblems({ ...set, caPem: otherCa.certPem }, "10.0.0.5", new Date())).toEqual([
       "the client certificate was not issued by the CA",
       "the server certificate was not issued by the CA",
     ]);
-    expect(certSetProblems({ ...set, clientKeyPem: server.keyPem }, "10.0.0.5", new Date())).toEqual(["the client key does not match the client certificate"]);
+    expect(await certSetProblems({ ...set, clientKeyPem: server.keyPem }, "10.0.0.5", new Date())).toEqual(["the client key does not match the client certificate"]);
     const later = new Date(Date.now() + 2000 * 86_400_000);
-    expect(certSetProblems(set, "10.0.0.5", later)).toEqual([
+    expect(await certSetProblems(set, "10.0.0.5", later)).toEqual([
       expect.stringMatching(/^the client certificate expired on /),
       expect.stringMatching(/^the server certificate expired on /),
     ]);
