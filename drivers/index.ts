@@ -4,6 +4,7 @@
  * Imported only by the composition root, src/cli/main.ts.
  */
 import type { DriverDescriptor } from "../src/core/driver.js";
+import { genericDriver } from "./generic/index.js";
 import { noneDriver } from "./none/index.js";
 
-export const builtinDrivers: readonly DriverDescriptor[] = [noneDriver];
+export const builtinDrivers: readonly DriverDescriptor[] = [genericDriver, noneDriver];

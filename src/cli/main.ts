@@ -29,6 +29,7 @@ export async function main(): Promise<void> {
     io,
     drivers,
     exec: realExec,
+    ssh: async (options) => (await import("../ssh/ssh2-connector.js")).ssh2Connector(options),
     env: process.env,
     platform: process.platform,
     argv,

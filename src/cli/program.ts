@@ -6,6 +6,7 @@
 import { Command, Option } from "commander";
 import os from "node:os";
 import type { Exec } from "../exec/exec.js";
+import type { SshConnector } from "../ssh/client.js";
 import type { Io } from "../output/io.js";
 import type { DriverRegistry } from "../core/registry.js";
 import type { Session } from "../core/session.js";
@@ -25,6 +26,11 @@ import { registerRm } from "./commands/rm.js";
 import { registerStatus } from "./commands/status.js";
 import { registerUrl } from "./commands/url.js";
 import { registerVersion } from "./commands/version.js";
+import { registerProvision } from "./commands/provision.js";
+import { registerScp } from "./commands/scp.js";
+import { registerSsh } from "./commands/ssh.js";
+import { registerSshTrust } from "./commands/ssh-trust.js";
+import { registerUpgrade } from "./commands/upgrade.js";
 
 declare const TSM_VERSION: string;
 declare const TSM_COMMIT: string;
@@ -33,6 +39,7 @@ export interface ProgramDeps {
   io: Io;
   drivers: DriverRegistry;
   exec: Exec;
+  ssh: SshConnector;
   env: Readonly<Record<string, string | undefined>>;
   platform: NodeJS.Platform;
   argv: readonly string[];
@@ -93,6 +100,7 @@ export function createProgram(deps: ProgramDeps): Command {
         store: new FileStore(paths, deps.drivers),
         drivers: deps.drivers,
         exec: deps.exec,
+        ssh: deps.ssh,
         io: deps.io,
         env: deps.env,
         platform: deps.platform,
@@ -114,9 +122,14 @@ export function createProgram(deps: ProgramDeps): Command {
     registerIp,
     registerLs,
     registerPower,
+    registerProvision,
     registerRegenerateCerts,
     registerRm,
+    registerScp,
+    registerSsh,
+    registerSshTrust,
     registerStatus,
+    registerUpgrade,
     registerUrl,
     registerVersion,
   ]) {

@@ -34,6 +34,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
 
   return store.withMachineLock(req.name, async () => {
     if (await store.exists(req.name)) throw new MachineExistsError(req.name);
+    log(`Creating "${req.name}" with the ${descriptor.name} driver`);
 
     const organization = certOrganization(session.env);
     const bootstrap = await store.withStoreLock(() => ensureCaAndClient(store.paths, { organization, now: session.now(), log }));
@@ -73,6 +74,11 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         sans: serverSans(address, req.tlsSans),
         now: session.now(),
       });
+      if (machine.driver.features.provisionable) {
+        const { provisionMachine } = await import("./provision.js");
+        // We hold the machine lock: a first-contact host key is saved directly.
+        await provisionMachine(session, machine, ctx, { pin: (r) => store.save(r) });
+      }
     } catch (err) {
       if (!driverStarted) {
         await store.remove(req.name).catch(() => undefined);

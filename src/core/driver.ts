@@ -6,6 +6,7 @@
  * that never touch a machine's driver never pay for it.
  */
 import type { Exec } from "../exec/exec.js";
+import type { Remote } from "../provision/remote.js";
 
 /** Docker Machine's state names, which `status` prints and `ls --filter state=` matches. */
 export type MachineState =
@@ -54,6 +55,8 @@ export interface DriverHost {
   readonly storeRoot: string;
   readonly exec: Exec;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Runs `fn` over one SSH connection to this machine (host key pinned and checked by core). */
+  withRemote<T>(ctx: OpContext, fn: (remote: Remote) => Promise<T>): Promise<T>;
 }
 
 export interface SshEndpoint {
@@ -87,9 +90,10 @@ export interface Driver {
   restart(ctx: OpContext): Promise<void>;
   /**
    * Deletes what the driver created (VM, disks). Resolves when it is already gone.
-   * Hosts tsm did not create (generic) are left alone.
+   * Hosts tsm did not create (generic) are left alone, unless `cleanHost` asks
+   * to remove what tsm installed on them (daemon configuration, certificates).
    */
-  remove(ctx: OpContext): Promise<void>;
+  remove(ctx: OpContext, options?: { cleanHost?: boolean }): Promise<void>;
   /** Where to reach the host over SSH (from local state only). Throws NotSupportedError for drivers without SSH (none). */
   getSshEndpoint(ctx: OpContext): Promise<SshEndpoint>;
   /** JSON-safe settings to persist in the record's `driver.config`. */

@@ -20,7 +20,8 @@ export const ExitCode = {
   state: 7,
   interrupted: 130,
 } as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+/** A documented exit code, or (for `tsm ssh NAME COMMAND`) the remote command's own status. */
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode] | number;
 
 export class TsmError extends Error {
   readonly code: string;
@@ -172,4 +173,14 @@ export function describeChain(err: unknown): string[] {
     depth++;
   }
   return lines;
+}
+
+/**
+ * Not a failure of tsm: the remote command of `tsm ssh NAME COMMAND` exited
+ * with this status, which becomes tsm's own. Nothing is printed for it.
+ */
+export class RemoteExitStatus extends TsmError {
+  constructor(readonly status: number) {
+    super("REMOTE_EXIT", `The remote command exited with ${status}`, { exitCode: status });
+  }
 }

@@ -16,14 +16,20 @@ export interface Machine {
 export async function openRecord(session: Session, record: MachineRecord): Promise<Machine> {
   const descriptor = session.drivers.get(record.driver.name);
   const paths = session.store.paths.machine(record.name);
+  let machine: Machine | undefined;
   const driver = await descriptor.open(record.driver.config, {
     machineName: record.name,
     machineDir: paths.dir,
     storeRoot: session.store.paths.root,
     exec: session.exec,
     env: session.env,
+    withRemote: async (ctx, fn) => {
+      const { withRemote } = await import("./provision.js");
+      return withRemote(session, machine!, ctx, fn);
+    },
   });
-  return { record, driver, paths };
+  machine = { record, driver, paths };
+  return machine;
 }
 
 /** Throws MachineNotFoundError or CorruptRecordError. */

@@ -1,12 +1,118 @@
 /**
  * Provisioning over SSH, shared by every driver whose host tsm manages
- * (generic, qemu, virtualbox). Work in progress: wired to src/provision next.
+ * (generic, and the VM drivers): install and configure Docker Engine with the
+ * machine's TLS certificates, then wait until the engine answers over mutual
+ * TLS with tsm's client certificate. On failure the engine's last log lines
+ * come with the error.
  */
+import { readFileSync } from "node:fs";
 import type { OpContext } from "./driver.js";
-import { TsmError } from "./errors.js";
+import { TsmError, toTsmError } from "./errors.js";
+import type { MachineRecord } from "./machine.js";
 import type { Machine } from "./open.js";
 import type { Session } from "./session.js";
+import { connectMachine, remoteOf } from "./ssh-access.js";
+import { machineTlsConnection } from "./connection.js";
+import { getEngineVersion } from "../docker/engine-api.js";
+import type { Remote } from "../provision/remote.js";
 
-export async function installCertsOnHost(_session: Session, machine: Machine, _ctx: OpContext): Promise<void> {
-  throw new TsmError("NOT_YET", `Installing certificates on "${machine.record.name}" over SSH is not wired yet`);
+export interface ProvisionOptions {
+  /** Saves the record when the host key is pinned; see ConnectOptions.pin. */
+  pin?: (record: MachineRecord) => Promise<void>;
+  engineDeadlineMs?: number;
+}
+
+function machineCerts(machine: Machine): { caPem: string; serverCertPem: string; serverKeyPem: string } {
+  const p = machine.paths;
+  return { caPem: readFileSync(p.caCert, "utf8"), serverCertPem: readFileSync(p.serverCert, "utf8"), serverKeyPem: readFileSync(p.serverKey, "utf8") };
+}
+
+/** Runs `fn` with a Remote over one SSH connection to the machine, closing it afterwards. */
+export async function withRemote<T>(session: Session, machine: Machine, ctx: OpContext, fn: (remote: Remote) => Promise<T>, options: ProvisionOptions = {}): Promise<T> {
+  const endpoint = await machine.driver.getSshEndpoint(ctx);
+  const ssh = await connectMachine(session, machine, { signal: ctx.signal, pin: options.pin });
+  try {
+    return await fn(remoteOf(ssh, endpoint.user, ctx.signal));
+  } finally {
+    ssh.close();
+  }
+}
+
+/** Polls the engine's /version over mutual TLS until it answers or the deadline passes; then shows the engine's log. */
+export async function waitForEngine(session: Session, machine: Machine, ctx: OpContext, remote: Remote | undefined, deadlineMs = 120_000): Promise<string> {
+  const connection = await machineTlsConnection(session, machine);
+  const started = Date.now();
+  let last: unknown;
+  while (Date.now() - started < deadlineMs) {
+    if (ctx.signal.aborted) throw toTsmError(ctx.signal.reason ?? new Error("interrupted"));
+    try {
+      const v = await getEngineVersion(connection.endpoint, { timeoutMs: 5_000, signal: ctx.signal });
+      return v.Version;
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  let details: string[] = [];
+  if (remote) {
+    const { engineLogTail } = await import("../provision/provisioner.js");
+    const tail = await engineLogTail(remote, 30).catch(() => "");
+    if (tail.trim() !== "") details = ["Last lines of the Docker engine's log:", ...tail.trimEnd().split("\n").map((l) => `  ${l}`)];
+  }
+  throw new TsmError(
+    "ENGINE_NOT_READY",
+    `The Docker engine of "${machine.record.name}" did not answer over TLS at ${connection.url} within ${Math.round(deadlineMs / 1000)}s: ${(last as Error)?.message ?? "no answer"}`,
+    { cause: last, details },
+  );
+}
+
+/** Full provisioning: OS detection, hostname, engine install, TLS configuration, restart, and the TLS check. */
+export async function provisionMachine(session: Session, machine: Machine, ctx: OpContext, options: ProvisionOptions = {}): Promise<string> {
+  const { provision } = await import("../provision/provisioner.js");
+  return withRemote(
+    session,
+    machine,
+    ctx,
+    async (remote) => {
+      ctx.log("Provisioning the host over SSH...");
+      await provision(remote, {
+        machineName: machine.record.name,
+        driverName: machine.record.driver.name,
+        engine: machine.record.engine,
+        certs: machineCerts(machine),
+        log: (step) => ctx.log(step),
+        signal: ctx.signal,
+      });
+      ctx.log("Checking the connection to Docker over TLS...");
+      const version = await waitForEngine(session, machine, ctx, remote, options.engineDeadlineMs);
+      ctx.log(`Docker ${version} is up and running.`);
+      return version;
+    },
+    options,
+  );
+}
+
+/** Uploads the machine's current certificates, restarts the engine, and waits for it (regenerate-certs). */
+export async function installCertsOnHost(session: Session, machine: Machine, ctx: OpContext): Promise<void> {
+  const { installCerts } = await import("../provision/provisioner.js");
+  await withRemote(session, machine, ctx, async (remote) => {
+    await installCerts(remote, machineCerts(machine), (step) => ctx.log(step));
+    await waitForEngine(session, machine, ctx, remote);
+  });
+}
+
+/** `tsm upgrade`: the engine upgraded by the machine's install method, then the TLS check. */
+export async function upgradeMachine(session: Session, machine: Machine, ctx: OpContext): Promise<string> {
+  const { upgradeEngine } = await import("../provision/provisioner.js");
+  return withRemote(session, machine, ctx, async (remote) => {
+    await upgradeEngine(remote, {
+      machineName: machine.record.name,
+      driverName: machine.record.driver.name,
+      engine: machine.record.engine,
+      certs: machineCerts(machine),
+      log: (step) => ctx.log(step),
+      signal: ctx.signal,
+    });
+    return waitForEngine(session, machine, ctx, remote);
+  });
 }

@@ -10,6 +10,8 @@ import { opContext, type Session } from "./session.js";
 
 export interface RemoveOptions {
   force: boolean;
+  /** Also remove what tsm installed on a host it did not create (generic). */
+  cleanHost?: boolean;
 }
 
 export type RemoveOutcome = "removed" | "absent";
@@ -34,7 +36,7 @@ export async function removeMachine(session: Session, name: string, options: Rem
     }
     try {
       const machine = await openRecord(session, loaded.record);
-      await machine.driver.remove(opContext(session, name));
+      await machine.driver.remove(opContext(session, name), { cleanHost: options.cleanHost === true });
     } catch (err) {
       const cause = toTsmError(err);
       if (!options.force) {

@@ -3,6 +3,7 @@
  * root and passed down: no module below src/cli reads process globals.
  */
 import type { Exec } from "../exec/exec.js";
+import type { SshConnector } from "../ssh/client.js";
 import type { Io } from "../output/io.js";
 import type { FileStore } from "../store/file-store.js";
 import type { OpContext } from "./driver.js";
@@ -12,6 +13,8 @@ export interface Session {
   readonly store: FileStore;
   readonly drivers: DriverRegistry;
   readonly exec: Exec;
+  /** Opens SSH connections; the real one loads ssh2 on first use. */
+  readonly ssh: SshConnector;
   readonly io: Io;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly platform: NodeJS.Platform;

@@ -63,14 +63,17 @@ export class SudoRequiredError extends TsmError {
     readonly user: string,
     readonly host: string,
     sudoSaid: string,
+    options: { requiretty?: boolean } = {},
   ) {
     super(
       "SUDO_REQUIRED",
       `User "${user}" needs passwordless sudo (NOPASSWD) on ${host}: nothing was changed${sudoSaid !== "" ? ` (sudo said: ${sudoSaid})` : ""}`,
       {
-        details: [
-          `Allow it with a sudoers rule such as "${user} ALL=(ALL) NOPASSWD:ALL" in /etc/sudoers.d/${user.replace(/[^A-Za-z0-9_-]/g, "_")}, or connect as root.`,
-        ],
+        details: options.requiretty
+          ? [`sudoers requires a terminal for this user: add "Defaults:${user} !requiretty" to /etc/sudoers.d/, or connect as root.`]
+          : [
+              `Allow it with a sudoers rule such as "${user} ALL=(ALL) NOPASSWD:ALL" in /etc/sudoers.d/${user.replace(/[^A-Za-z0-9_-]/g, "_")}, or connect as root.`,
+            ],
       },
     );
     this.name = "SudoRequiredError";

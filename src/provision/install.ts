@@ -94,7 +94,7 @@ function scriptPlan(os: OsFamily, url: string): InstallPlan {
       `fetch ${shQuote(url)} "$f"`,
       'sh "$f"',
     ].join("\n"),
-    hints: [`The install script at ${url} failed; the lines above are its output.`],
+    hints: [`The install script ${url} failed; its last output lines follow.`],
   };
 }
 

@@ -16,7 +16,7 @@
  * - Running it twice is harmless: files are rewritten with the same content, the
  *   host name and /etc/hosts are left alone when already right, the engine restarts.
  */
-import { InterruptedError, isTsmError } from "../core/errors.js";
+import { InterruptedError, InvalidMachineNameError, isTsmError } from "../core/errors.js";
 import type { EngineOptions } from "../core/machine.js";
 import {
   assertNotOverridden,
@@ -143,7 +143,9 @@ class HostShell {
     const result = await this.send(STEPS.sudo, SUDO_CHECK_COMMAND, SUDO_CHECK_COMMAND, { timeoutMs: 30_000 });
     if (result.exitCode !== 0) {
       const [user, host] = result.stdout.split("\n").map((l) => l.trim());
-      throw new SudoRequiredError(user || "(unknown user)", host || "the host", lastLine(result.stderr));
+      throw new SudoRequiredError(user || "(unknown user)", host || "the host", lastLine(result.stderr), {
+        requiretty: /\btty\b/.test(result.stderr),
+      });
     }
   }
 
@@ -175,7 +177,6 @@ function certFiles(certs: ProvisionInput["certs"]): RemoteFile[] {
 const MACHINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
 
 async function setHostname(sh: HostShell, facts: HostFacts, name: string, init: InitSystem): Promise<void> {
-  if (!MACHINE_NAME.test(name)) throw new ProvisionError(STEPS.hostname.what, "", { exitCode: null, stderr: `invalid host name ${JSON.stringify(name)}` });
   const needName = facts.nodename !== name || (facts.hostnameFile ?? "").trim() !== name;
   const hosts = facts.hosts ?? "";
   const newHosts = ensureHostsEntry(hosts, name);
@@ -264,7 +265,8 @@ async function logTail(sh: HostShell, lines: number): Promise<string> {
     const r = await sh.tryRun(STEPS.logTail, logTailScript(lines), { timeoutMs: 30_000 });
     return r.stdout.trim() !== "" ? r.stdout : r.stderr;
   } catch (err) {
-    return `(could not read the engine log: ${err instanceof Error ? err.message : String(err)})`;
+    const reason = err instanceof ProvisionError && err.cause instanceof Error ? err.cause : err;
+    return `(could not read the engine log: ${reason instanceof Error ? reason.message : String(reason)})`;
   }
 }
 
@@ -319,6 +321,8 @@ async function configureAndRestart(sh: HostShell, facts: HostFacts, init: InitSy
  * when it can tell in advance; ProvisionError for a remote step that fails.
  */
 export async function provision(remote: Remote, input: ProvisionInput): Promise<ProvisionResult> {
+  // The caller validates it; checked again because it reaches `hostname` and /etc/hosts.
+  if (!MACHINE_NAME.test(input.machineName)) throw new InvalidMachineNameError(input.machineName);
   const sh = new HostShell(remote, input.signal);
   await sh.checkPrivileges();
   input.log("Detecting the operating system...");

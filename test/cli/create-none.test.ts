@@ -113,7 +113,7 @@ describe("create -d none", () => {
   it("names the known drivers when the driver is unknown", async () => {
     const r = await runTsm(store, ["create", "-d", "bogus", "--bogus-flag", "x", "m"]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe('Error: Driver "bogus" not found. Known drivers: none\n');
+    expect(r.stderr).toBe('Error: Driver "bogus" not found. Known drivers: generic, none\n');
   });
 
   it("refuses another driver's flags", async () => {
@@ -125,7 +125,7 @@ describe("create -d none", () => {
   it("without -d, says no local VM driver is usable and lists the drivers (exit 3)", async () => {
     const r = await runTsm(store, ["create", "m"]);
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/no local VM driver is usable on this host, so create needs -d\. Drivers: none/);
+    expect(r.stderr).toMatch(/no local VM driver is usable on this host, so create needs -d\. Drivers: generic, none/);
   });
 
   it("lists the driver's flags in create -d none --help", async () => {

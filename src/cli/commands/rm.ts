@@ -15,7 +15,8 @@ export function registerRm(program: Command, ctx: CliContext): void {
     .argument("[names...]", "machines to remove")
     .option("-f, --force", "remove the record even if the driver fails or the record is unreadable; implies -y")
     .option("-y", "do not ask for confirmation")
-    .action(async (names: string[], opts: { force?: boolean; y?: boolean }, command: Command) => {
+    .option("--clean-host", "on servers tsm did not create (generic), also remove the Docker configuration and certificates tsm installed")
+    .action(async (names: string[], opts: { force?: boolean; y?: boolean; cleanHost?: boolean }, command: Command) => {
       const session = ctx.session(command);
       const { io } = session;
       const targets = explicitTargets(names, "remove");
@@ -32,7 +33,7 @@ export function registerRm(program: Command, ctx: CliContext): void {
       const errors: TsmError[] = [];
       for (const name of targets) {
         try {
-          const outcome = await removeMachine(session, name, { force: opts.force === true });
+          const outcome = await removeMachine(session, name, { force: opts.force === true, cleanHost: opts.cleanHost === true });
           if (outcome === "absent") io.err(`Machine "${name}" does not exist; nothing to remove.\n`);
           else io.out(`Successfully removed ${name}\n`);
         } catch (err) {

@@ -364,6 +364,7 @@ describeWithPrereqs("the systemd drop-in, as systemd 252 itself reads it", syste
       "docker.service",
     );
     expect(view.dropIns).toHaveLength(1);
+    expect(view.warnings).toEqual([]);
     expect(view.environment).toContain(`TSM_HOSTILE=${HOSTILE}`);
     // $DOCKER_OPTS stays a variable for systemd to expand at exec time (from /etc/default/docker).
     expect(execTimeDollars(view.execStart.filter((a) => a !== "$DOCKER_OPTS"))).toEqual([

@@ -132,6 +132,8 @@ export interface SystemdView {
   /** The single ExecStart= command, as stored (before `$$` and variable expansion at exec time). */
   execStart: string[];
   dropIns: string[];
+  /** systemd's complaints about the files ("<file>:<line>: ..."), e.g. unknown escape sequences. */
+  warnings: string[];
 }
 
 /**
@@ -176,7 +178,8 @@ export function systemdTest(files: Record<string, string>, unit: string): System
       if (m) commands.push(parseDisplayedCommandLine(m[1]!));
     }
     if (commands.length !== 1) throw new Error(`expected one ExecStart command, systemd shows ${commands.length}:\n${section.join("\n")}`);
-    return { environment, execStart: commands[0]!, dropIns };
+    const warnings = lines.filter((l) => l.includes(`${dir}/`) && /:\d+: /.test(l));
+    return { environment, execStart: commands[0]!, dropIns, warnings };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });

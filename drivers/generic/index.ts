@@ -1,0 +1,203 @@
+/**
+ * The `generic` driver: an existing server reachable over SSH. tsm does not
+ * own the host's power (no start/stop/kill); `restart` reboots it over SSH
+ * and waits for it to come back. Provisioning (Docker Engine with TLS) is
+ * done by core over SSH, as for every managed host.
+ */
+import * as z from "zod/mini";
+import path from "node:path";
+import type { Driver, DriverDescriptor, DriverHost, FlagValues, MachineState, OpContext, SshEndpoint } from "../../src/core/driver.js";
+import { NotSupportedError, PreCreateCheckError, TsmError, UsageError } from "../../src/core/errors.js";
+import { isIpLiteral } from "../../src/core/address.js";
+import { DEFAULT_ENGINE_PORT } from "../../src/core/machine.js";
+
+const port = z.int().check(z.minimum(1), z.maximum(65535));
+const ConfigSchema = z.object({
+  ipAddress: z.string().check(z.minLength(1)),
+  sshUser: z.string().check(z.minLength(1)),
+  sshPort: port,
+  /** The key given with --generic-ssh-key, as given; "" = ssh-agent and the user's default keys. */
+  sshKeyPath: z.string(),
+  enginePort: port,
+});
+type GenericConfig = z.infer<typeof ConfigSchema>;
+
+const HOST_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const USER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
+
+function checkAddress(value: string): string {
+  const v = value.trim();
+  const ok = isIpLiteral(v) ? /^[0-9a-fA-F:.]+$/.test(v) : HOST_NAME.test(v);
+  if (!ok) throw new UsageError(`Invalid --generic-ip-address ${JSON.stringify(value)}: expected an IP address or a host name`);
+  return v;
+}
+
+function checkPort(flag: string, value: unknown, fallback: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`Invalid --${flag} ${JSON.stringify(value)}: expected a port number (1-65535)`);
+  return n;
+}
+
+/** A bounded TCP connect: the host is "Running" when its SSH port accepts a connection. */
+async function tcpProbe(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  const net = await import("node:net");
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      socket.destroy();
+      resolve(ok);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    signal.addEventListener("abort", onAbort, { once: true });
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+class GenericDriver implements Driver {
+  readonly name = "generic";
+  readonly features = { powerControl: false, provisionable: true } as const;
+
+  constructor(
+    private readonly settings: GenericConfig,
+    private readonly host: DriverHost,
+  ) {}
+
+  async preCreateCheck(): Promise<void> {
+    const key = this.settings.sshKeyPath;
+    if (key === "") return;
+    const { statSync } = await import("node:fs");
+    let st;
+    try {
+      st = statSync(key);
+    } catch {
+      throw new PreCreateCheckError(`SSH key does not exist: ${JSON.stringify(key)}`);
+    }
+    if (!st.isFile()) throw new PreCreateCheckError(`SSH key is not a file: ${JSON.stringify(key)}`);
+    if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
+      throw new PreCreateCheckError(`Permissions ${(st.mode & 0o777).toString(8)} for ${JSON.stringify(key)} are too open: run chmod 600 ${JSON.stringify(key)}`);
+    }
+  }
+
+  /** Nothing to create: the server exists. Provisioning follows in core. */
+  async create(ctx: OpContext): Promise<void> {
+    if (this.settings.sshKeyPath === "") ctx.log("No SSH key given: using ssh-agent and your default keys.");
+  }
+
+  async getState(ctx: OpContext): Promise<MachineState> {
+    return (await tcpProbe(this.settings.ipAddress, this.settings.sshPort, 10_000, ctx.signal)) ? "Running" : "Stopped";
+  }
+
+  async getIp(): Promise<string> {
+    return this.settings.ipAddress;
+  }
+
+  async getUrl(): Promise<string> {
+    const h = this.settings.ipAddress;
+    return `tcp://${h.includes(":") ? `[${h}]` : h}:${this.settings.enginePort}`;
+  }
+
+  async getSshEndpoint(): Promise<SshEndpoint> {
+    return { host: this.settings.ipAddress, port: this.settings.sshPort, user: this.settings.sshUser, privateKeyPath: this.settings.sshKeyPath };
+  }
+
+  async start(): Promise<void> {
+    throw new NotSupportedError(this.name, "start: the server is not tsm's to power on");
+  }
+  async stop(): Promise<void> {
+    throw new NotSupportedError(this.name, "stop: the server is not tsm's to power off");
+  }
+  async kill(): Promise<void> {
+    throw new NotSupportedError(this.name, "kill: the server is not tsm's to power off");
+  }
+
+  /** Reboots the server and waits until it has really rebooted (a new boot id) and SSH answers again. */
+  async restart(ctx: OpContext): Promise<void> {
+    const bootId = "cat /proc/sys/kernel/random/boot_id";
+    const before = await this.host.withRemote(ctx, async (remote) => {
+      const id = (await remote.run(bootId)).stdout.trim();
+      ctx.log("Rebooting the server...");
+      const sudo = remote.isRoot ? "" : "sudo -n ";
+      // Detached, so the SSH session ends cleanly before the reboot cuts it.
+      await remote.run(`${sudo}sh -c 'sleep 1; (systemctl reboot || shutdown -r now || reboot) >/dev/null 2>&1' >/dev/null 2>&1 &`);
+      return id;
+    });
+    const deadline = Date.now() + 5 * 60_000;
+    ctx.log("Waiting for the server to come back...");
+    for (;;) {
+      if (ctx.signal.aborted) throw new TsmError("INTERRUPTED", "Interrupted while waiting for the server to reboot");
+      if (Date.now() > deadline) throw new TsmError("REBOOT_TIMEOUT", `${this.host.machineName} did not come back within 5 minutes of the reboot`);
+      await new Promise((r) => setTimeout(r, 2000));
+      try {
+        const after = await this.host.withRemote(ctx, async (remote) => (await remote.run(bootId)).stdout.trim());
+        if (after !== "" && after !== before) return;
+      } catch {
+        // still rebooting
+      }
+    }
+  }
+
+  async remove(ctx: OpContext, options: { cleanHost?: boolean } = {}): Promise<void> {
+    if (!options.cleanHost) return;
+    const { removeTsmConfig } = await import("../../src/provision/provisioner.js");
+    await this.host.withRemote(ctx, (remote) => removeTsmConfig(remote, { log: (s) => ctx.log(s), signal: ctx.signal }));
+  }
+
+  config(): Record<string, unknown> {
+    return { ...this.settings };
+  }
+
+  inspectView(): Record<string, unknown> {
+    return {
+      IPAddress: this.settings.ipAddress,
+      MachineName: this.host.machineName,
+      SSHUser: this.settings.sshUser,
+      SSHPort: this.settings.sshPort,
+      SSHKeyPath: this.settings.sshKeyPath,
+      StorePath: this.host.storeRoot,
+      SwarmMaster: false,
+      SwarmHost: "",
+      SwarmDiscovery: "",
+      EnginePort: this.settings.enginePort,
+      SSHKey: this.settings.sshKeyPath,
+    };
+  }
+}
+
+export const genericDriver: DriverDescriptor = {
+  name: "generic",
+  description: "An existing server reachable over SSH; tsm installs and secures Docker Engine on it",
+  localVm: false,
+  flags: [
+    { name: "generic-ip-address", type: "string", env: "GENERIC_IP_ADDRESS", description: "IP address or host name of the server (required)" },
+    { name: "generic-ssh-user", type: "string", env: "GENERIC_SSH_USER", description: "SSH user (root, or a user with passwordless sudo)", default: "root" },
+    { name: "generic-ssh-key", type: "string", env: "GENERIC_SSH_KEY", description: "SSH private key (default: ssh-agent and ~/.ssh keys)" },
+    { name: "generic-ssh-port", type: "int", env: "GENERIC_SSH_PORT", description: "SSH port", default: 22 },
+    { name: "generic-engine-port", type: "int", env: "GENERIC_ENGINE_PORT", description: "Docker engine TLS port", default: DEFAULT_ENGINE_PORT },
+  ],
+  settingsFromFlags(values: FlagValues) {
+    const ip = values["generic-ip-address"];
+    if (typeof ip !== "string" || ip === "") throw new UsageError("The generic driver needs --generic-ip-address (or GENERIC_IP_ADDRESS)");
+    const user = String(values["generic-ssh-user"] ?? "root");
+    if (!USER_NAME.test(user)) throw new UsageError(`Invalid --generic-ssh-user ${JSON.stringify(user)}`);
+    const key = String(values["generic-ssh-key"] ?? "");
+    const config: GenericConfig = {
+      ipAddress: checkAddress(ip),
+      sshUser: user,
+      sshPort: checkPort("generic-ssh-port", values["generic-ssh-port"], 22),
+      sshKeyPath: key === "" ? "" : path.resolve(key),
+      enginePort: checkPort("generic-engine-port", values["generic-engine-port"], DEFAULT_ENGINE_PORT),
+    };
+    return { config: { ...config }, enginePort: config.enginePort };
+  },
+  checkConfig(config) {
+    const parsed = ConfigSchema.safeParse(config);
+    return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  },
+  async open(config, host) {
+    return new GenericDriver(ConfigSchema.parse(config), host);
+  },
+};
