@@ -20,6 +20,12 @@ export interface ConnectOptions {
   pin?: (record: MachineRecord) => Promise<void>;
 }
 
+/** TSM_SSH_TIMEOUT (seconds) bounds connecting, retries included; default 60 s. */
+export function sshDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
+  const s = Number(env.TSM_SSH_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 60_000;
+}
+
 export async function connectMachine(session: Session, machine: Machine, options: ConnectOptions = {}): Promise<SshSession> {
   const ctx = opContext(session, machine.record.name);
   const endpoint = await machine.driver.getSshEndpoint(ctx);
@@ -27,7 +33,7 @@ export async function connectMachine(session: Session, machine: Machine, options
   const ssh = await session.ssh({
     target: { host: endpoint.host, port: endpoint.port, user: endpoint.user, privateKeyPath: endpoint.privateKeyPath },
     pinnedHostKey: pinned,
-    deadlineMs: options.deadlineMs ?? 60_000,
+    deadlineMs: options.deadlineMs ?? sshDeadlineMs(session.env),
     signal: options.signal ?? session.signal,
     env: session.env,
     log: (line) => ctx.debug(line),

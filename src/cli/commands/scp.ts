@@ -37,10 +37,10 @@ async function connect(session: Session, loc: ScpLocation): Promise<{ machine: M
     const endpoint = await driver.getSshEndpoint({ signal: session.signal, log: () => undefined, debug: () => undefined });
     const userDriver = Object.create(driver) as typeof driver;
     userDriver.getSshEndpoint = async () => ({ ...endpoint, user: loc.user! });
-    const ssh = await connectMachine(session, { ...machine, driver: userDriver }, { deadlineMs: 30_000 });
+    const ssh = await connectMachine(session, { ...machine, driver: userDriver }, {});
     return { machine, ssh };
   }
-  return { machine, ssh: await connectMachine(session, machine, { deadlineMs: 30_000 }) };
+  return { machine, ssh: await connectMachine(session, machine, {}) };
 }
 
 export function registerScp(program: Command, ctx: CliContext): void {

@@ -24,8 +24,7 @@ export function registerSshTrust(program: Command, ctx: CliContext): void {
         // Connect as on first contact, keeping the new key only if the user agrees.
         let seen = "";
         const ssh = await connectMachine(session, { ...machine, record: { ...machine.record, ssh: undefined } }, {
-          deadlineMs: 30_000,
-          pin: async (r) => {
+                    pin: async (r) => {
             seen = r.ssh?.hostKey ?? "";
           },
         });
