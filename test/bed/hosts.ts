@@ -276,7 +276,7 @@ export async function stopAllTestHosts(): Promise<void> {
 const CANDIDATE_SUBNETS = ['172.30.0.0/16', '172.29.0.0/16', '10.213.0.0/16', '192.168.213.0/24'];
 
 /** Makes sure the user-defined bridge network exists (a subnet is needed for --ip); returns its subnet. */
-async function ensureNetwork(): Promise<string> {
+export async function ensureNetwork(): Promise<string> {
   const existing = await networkSubnet();
   if (existing) return existing;
   return withLock('network', 60_000, async () => {
