@@ -13,8 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { docker, ensureDockerd } from './dockerd.js';
 import * as hosts from './hosts.js';
-import { TEST_NETWORK, cidrsOverlap, hostRoutes } from './hosts.js';
-import { withLock } from './util.js';
+import { TEST_NETWORK } from './hosts.js';
 
 /** What to serve at a URL path: a local file's path, or literal text. */
 export type ServedContent = string | { text: string; contentType?: string };
@@ -156,33 +155,7 @@ function firstHost(subnet: string): string {
   return [24, 16, 8, 0].map((s) => (ip >>> s) & 0xff).join('.');
 }
 
-/**
- * Creates `tsm-testbed` the way hosts.ts does. hosts.ts's ensureNetwork() is the one source of
- * truth and is used when exported; the copy below (same lock, same candidates, same host-route
- * check) only runs while it is module-private.
- */
+/** Creates `tsm-testbed` through hosts.ts, the one place that knows how. */
 async function createTestNetwork(): Promise<void> {
-  const exported = (hosts as unknown as { ensureNetwork?: () => Promise<string> }).ensureNetwork;
-  if (typeof exported === 'function') {
-    await exported();
-    return;
-  }
-  await withLock('network', 60_000, async () => {
-    if (await inspectNetwork()) return;
-    const fixed = process.env.TSM_TESTBED_SUBNET;
-    const candidates = fixed ? [fixed] : ['172.30.0.0/16', '172.29.0.0/16', '10.213.0.0/16', '192.168.213.0/24'];
-    const routes = hostRoutes();
-    const errors: string[] = [];
-    for (const subnet of candidates) {
-      const clash = routes.find((r) => cidrsOverlap(r.cidr, subnet));
-      if (clash && !fixed) {
-        errors.push(`${subnet}: overlaps the host route ${clash.cidr} on ${clash.iface}`);
-        continue;
-      }
-      const r = await docker(['network', 'create', '--driver', 'bridge', '--subnet', subnet, '--label', 'tsm.testbed=1', TEST_NETWORK]);
-      if (r.exitCode === 0) return;
-      errors.push(`${subnet}: ${r.stderr.trim()}`);
-    }
-    throw new Error(`[test bed] could not create network ${TEST_NETWORK}:\n${errors.join('\n')}`);
-  });
+  await hosts.ensureNetwork();
 }
