@@ -89,6 +89,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         cause: err,
         exitCode: cause.exitCode,
         details: [
+          ...cause.details,
           `The record of "${req.name}" is kept in ${store.paths.machineDir(req.name)}; the host may exist.`,
           `Retry the remaining steps with "tsm provision ${req.name}" or remove it with "tsm rm -f ${req.name}".`,
         ],

@@ -66,6 +66,22 @@ export async function waitForEngine(session: Session, machine: Machine, ctx: OpC
   );
 }
 
+/**
+ * A failed engine restart says little by itself ("see journalctl"): attach the
+ * engine's own last log lines, which name the real cause.
+ */
+async function withEngineLog(remote: Remote, err: unknown): Promise<unknown> {
+  const { ProvisionError } = await import("../provision/errors.js");
+  const { engineLogTail, STEPS } = await import("../provision/provisioner.js");
+  if (!(err instanceof ProvisionError) || err.step !== STEPS.restart.what) return err;
+  const tail = (await engineLogTail(remote, 20).catch(() => "")).trimEnd();
+  if (tail === "") return err;
+  return new TsmError(err.code, err.message, {
+    cause: err,
+    details: [...err.details, "Last lines of the Docker engine's log:", ...tail.split("\n").map((l) => `  ${l}`)],
+  });
+}
+
 /** Full provisioning: OS detection, hostname, engine install, TLS configuration, restart, and the TLS check. */
 export async function provisionMachine(session: Session, machine: Machine, ctx: OpContext, options: ProvisionOptions = {}): Promise<string> {
   const { provision } = await import("../provision/provisioner.js");
@@ -75,14 +91,18 @@ export async function provisionMachine(session: Session, machine: Machine, ctx: 
     ctx,
     async (remote) => {
       ctx.log("Provisioning the host over SSH...");
-      await provision(remote, {
-        machineName: machine.record.name,
-        driverName: machine.record.driver.name,
-        engine: machine.record.engine,
-        certs: machineCerts(machine),
-        log: (step) => ctx.log(step),
-        signal: ctx.signal,
-      });
+      try {
+        await provision(remote, {
+          machineName: machine.record.name,
+          driverName: machine.record.driver.name,
+          engine: machine.record.engine,
+          certs: machineCerts(machine),
+          log: (step) => ctx.log(step),
+          signal: ctx.signal,
+        });
+      } catch (err) {
+        throw await withEngineLog(remote, err);
+      }
       ctx.log("Checking the connection to Docker over TLS...");
       const version = await waitForEngine(session, machine, ctx, remote, options.engineDeadlineMs);
       ctx.log(`Docker ${version} is up and running.`);

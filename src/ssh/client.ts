@@ -48,9 +48,14 @@ export interface ExecOptions {
   input?: string | Buffer;
   /** Allocate a PTY (stdout and stderr then arrive merged on stdout, with CRLF line ends). */
   pty?: boolean;
-  /** Stop the command after this long: the channel is closed and the call rejects with SshCommandTimeoutError. */
+  /**
+   * Stop the command after this long: the call rejects with SshCommandTimeoutError and the
+   * channel is closed after a SIGKILL request. Servers may refuse that request (OpenSSH does
+   * for root sessions); then a non-PTY command can run on, without its output, until it ends
+   * or writes to its closed pipes. With `pty` the closed terminal hangs it up (SIGHUP).
+   */
   timeoutMs?: number;
-  /** Aborting closes the channel and rejects with the signal's reason when it is a TsmError, else InterruptedError. */
+  /** Aborting stops the command like `timeoutMs` and rejects with the signal's reason when it is a TsmError, else InterruptedError. */
   signal?: AbortSignal;
   /** Live output as it arrives (progress, log tails); still collected into the result. */
   onStdout?: (chunk: Buffer) => void;

@@ -365,13 +365,9 @@ class Ssh2Session implements SshSession {
 
       const stopChannel = () => {
         if (!channel) return;
-        // Ask for SIGKILL first (OpenSSH honours "signal" requests), then close: closing
-        // alone leaves a non-PTY command running until it next touches its pipes.
-        try {
-          channel.signal("KILL");
-        } catch {
-          // channel already gone
-        }
+        // Ask for SIGKILL first (OpenSSH signals the command's whole process group), then
+        // close: closing alone leaves a non-PTY command running until it touches its pipes.
+        sendSignal(this.client, channel, "KILL");
         try {
           channel.close();
         } catch {
@@ -424,7 +420,7 @@ class Ssh2Session implements SshSession {
           });
           ch.on("exit", (code: number | null, signalName?: string) => {
             if (typeof code === "number") exitCode = code;
-            else if (signalName) exitSignal = signalName;
+            else if (signalName) exitSignal = signalName.replace(/^SIG/, ""); // ssh2 says "SIGTERM", RFC 4254 "TERM"
           });
           ch.on("close", () => {
             // On a lost connection the session's close handler has already rejected.
@@ -501,7 +497,7 @@ class Ssh2Session implements SshSession {
         if (ttyOut && options.pty) stdout.on("resize", onResize);
         ch.on("exit", (code: number | null, signalName?: string) => {
           if (typeof code === "number") exitCode = code;
-          else if (signalName) exitSignal = signalName;
+          else if (signalName) exitSignal = signalName.replace(/^SIG/, ""); // ssh2 says "SIGTERM", RFC 4254 "TERM"
         });
         ch.on("close", () => {
           if (this.lost) return finish(() => reject(this.lostError(operation)));
@@ -756,6 +752,24 @@ async function localStat(localPath: string, verb: string) {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SshFileTransferError(verb, localPath, code === "ENOENT" ? "no such file or directory" : (code ?? (err as Error).message), { cause: err });
+  }
+}
+
+/**
+ * Sends an RFC 4254 §6.9 "signal" request. ssh2's `Channel.signal()` stays silent once
+ * stdin is closed (EOF sent), which `exec` always does, although the request is valid
+ * until the channel closes; so this goes through ssh2's protocol object, guarded so that
+ * a different ssh2 internals layout degrades to "no signal" rather than an exception.
+ */
+function sendSignal(client: Client, channel: ClientChannel, name: string): void {
+  const outgoing = (channel as unknown as { outgoing?: { id?: unknown; state?: unknown } }).outgoing;
+  const protocol = (client as unknown as { _protocol?: { signal?: unknown } })._protocol;
+  if (typeof outgoing?.id !== "number" || (outgoing.state !== "open" && outgoing.state !== "eof")) return;
+  if (typeof protocol?.signal !== "function") return;
+  try {
+    (protocol.signal as (id: number, sig: string) => void).call(protocol, outgoing.id, name);
+  } catch {
+    // connection already gone: nothing to signal
   }
 }
 

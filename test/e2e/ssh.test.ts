@@ -5,7 +5,7 @@
  * scratch directory.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -206,6 +206,13 @@ describeWithPrereqs("ssh layer against a real sshd", sshdPrereqs(), () => {
     expect(e.message).toContain(`127.0.0.1:${port}`);
     expect(elapsed).toBeGreaterThanOrEqual(1_800);
     expect(elapsed).toBeLessThan(6_000);
+
+    // Aborting while retrying stops at once.
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const abortedAt = Date.now();
+    await expect(connect({ port, signal: ac.signal })).rejects.toBeInstanceOf(InterruptedError);
+    expect(Date.now() - abortedAt).toBeLessThan(2_000);
   });
 
   it("connects to an sshd that comes up 1.5 s late, thanks to retries", async () => {
@@ -240,13 +247,20 @@ describeWithPrereqs("ssh layer against a real sshd", sshdPrereqs(), () => {
   it("stops a command at its timeout or on abort, and the session stays usable", async () => {
     const s = await connect();
     const started = Date.now();
-    const err = await rejection(s.exec("sleep 30", { timeoutMs: 500 }));
+    // Without a PTY, OpenSSH refuses "signal" requests for root sessions, so the command may
+    // run on after its channel closes (hence a short sleep here); the call returns on time anyway.
+    const err = await rejection(s.exec("sleep 2.345", { timeoutMs: 500 }));
     expect(err).toBeInstanceOf(SshCommandTimeoutError);
+    expect((err as Error).message).toBe(`The command "sleep 2.345" on 127.0.0.1:${sshd.port} did not finish within 0.5 s and was stopped.`);
     expect(Date.now() - started).toBeLessThan(5_000);
+    // With a PTY, closing the channel hangs up the command's terminal: it is gone.
+    await expect(s.exec("sleep 31.2345", { timeoutMs: 500, pty: true })).rejects.toBeInstanceOf(SshCommandTimeoutError);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processesWithArgs("sleep 31.2345")).toEqual([]);
 
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
-    await expect(s.exec("sleep 30", { signal: ac.signal })).rejects.toBeInstanceOf(InterruptedError);
+    await expect(s.exec("sleep 2.5", { signal: ac.signal })).rejects.toBeInstanceOf(InterruptedError);
     expect((await s.exec("echo still-here")).stdout).toBe("still-here\n");
   });
 
@@ -380,6 +394,20 @@ describeWithPrereqs("ssh layer against a real sshd", sshdPrereqs(), () => {
     expect((await s.exec("echo new-key")).stdout).toBe("new-key\n");
   });
 });
+
+/** Pids of local processes whose command line is exactly `args` (the "remote" host is this machine). */
+function processesWithArgs(args: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") === args) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
 
 /** path -> "dir mode" | "file mode sha256" for a tree, relative names, sorted. */
 async function snapshot(root: string): Promise<Record<string, string>> {

@@ -38,6 +38,8 @@ export interface TestSshd {
   hostKeyFingerprint: string;
   /** The scratch directory: config, keys, log; remote-side test files go here too (the "remote" host is this machine). */
   dir: string;
+  /** HOME of the remote sessions (empty; not the machine's /root, whose dotfiles are not under test). */
+  home: string;
   /** Authorized, unencrypted ed25519 key (mode 0600). */
   clientKeyPath: string;
   /** Authorized ed25519 key encrypted with `encryptedKeyPassphrase`. */
@@ -156,6 +158,8 @@ export async function startSshd(): Promise<TestSshd> {
   ]);
   const authorized = [readFileSync(`${clientKeyPath}.pub`, "utf8"), readFileSync(`${encryptedKeyPath}.pub`, "utf8")].join("");
   await writeFile(path.join(dir, "authorized_keys"), authorized, { mode: 0o600 });
+  const home = path.join(dir, "home");
+  mkdirSync(home, { mode: 0o700 });
   const port = await freePort();
   const configPath = path.join(dir, "sshd_config");
   await writeFile(
@@ -174,6 +178,10 @@ export async function startSshd(): Promise<TestSshd> {
       `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
       "Subsystem sftp internal-sftp",
       "PrintMotd no",
+      // A clean HOME for the sessions: this machine's own root dotfiles (e.g. a ~/.bashrc
+      // running `pyenv rehash`, which can block on a lock for a minute) are not part of
+      // the host under test, and bash started by sshd sources ~/.bashrc even for `bash -c`.
+      `SetEnv HOME=${home}`,
       "LogLevel INFO",
       "",
     ].join("\n"),
@@ -188,6 +196,7 @@ export async function startSshd(): Promise<TestSshd> {
     user: "root",
     hostKeyFingerprint: await fingerprintOf(`${hostKeyPath}.pub`),
     dir,
+    home,
     clientKeyPath,
     encryptedKeyPath,
     encryptedKeyPassphrase,
