@@ -348,6 +348,27 @@ class Ssh2Session implements SshSession {
     return new Promise((resolve) => this.channelWaiters.push(() => resolve(once(release))));
   }
 
+  /**
+   * Asks ssh2 for a channel. ssh2 throws synchronously ("Not connected") when the socket
+   * has already gone but 'close' has not been emitted yet: that is a lost connection too.
+   */
+  private openChannel(
+    operation: string,
+    onThrow: (err: SshConnectionLostError) => void,
+    open: (cb: (err: Error | undefined, ch: ClientChannel) => void) => void,
+    cb: (err: Error | undefined, ch: ClientChannel) => void,
+  ): void {
+    try {
+      open(cb);
+    } catch (err) {
+      onThrow(
+        this.lost
+          ? this.lostError(operation)
+          : new SshConnectionLostError(this.target.host, this.target.port, operation, { reason: (err as Error).message, cause: err }),
+      );
+    }
+  }
+
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const operation = `the command "${abbreviate(command)}"`;
     return new Promise<ExecResult>((resolve, reject) => {
@@ -401,7 +422,7 @@ class Ssh2Session implements SshSession {
         if (done) return rel();
         release = rel;
         const execOptions = options.pty ? { pty: { term: "xterm-256color", cols: 200, rows: 50 } } : {};
-        this.client.exec(command, execOptions, (err, ch) => {
+        this.openChannel(operation, (err) => finish(() => reject(err)), (cb) => this.client.exec(command, execOptions, cb), (err, ch) => {
           if (err) {
             if (this.lost) return finish(() => reject(this.lostError(operation)));
             return finish(() =>
@@ -509,11 +530,13 @@ class Ssh2Session implements SshSession {
         stdin.resume?.();
       };
       const pty = options.pty ? window : false;
-      if (options.command === undefined) {
-        this.client.shell(pty, onChannel);
-      } else {
-        this.client.exec(options.command, pty ? { pty } : {}, onChannel);
-      }
+      const command = options.command;
+      this.openChannel(
+        operation,
+        (err) => finish(() => reject(err)),
+        (cb) => (command === undefined ? this.client.shell(pty, cb) : this.client.exec(command, pty ? { pty } : {}, cb)),
+        onChannel,
+      );
     });
   }
 
@@ -523,7 +546,7 @@ class Ssh2Session implements SshSession {
     if (this.lost) return Promise.reject(this.lostError("opening SFTP"));
     this.sftpChannel ??= new Promise<SFTPWrapper>((resolve, reject) => {
       const untrack = this.track("opening SFTP", reject);
-      this.client.sftp((err, sftp) => {
+      const onSftp = (err: Error | undefined, sftp: SFTPWrapper) => {
         untrack();
         if (err) {
           this.sftpChannel = undefined;
@@ -539,7 +562,14 @@ class Ssh2Session implements SshSession {
           this.sftpChannel = undefined;
         });
         resolve(sftp);
-      });
+      };
+      try {
+        this.client.sftp(onSftp);
+      } catch (err) {
+        untrack();
+        this.sftpChannel = undefined;
+        reject(new SshConnectionLostError(this.target.host, this.target.port, "opening SFTP", { reason: (err as Error).message, cause: err }));
+      }
     });
     return this.sftpChannel;
   }

@@ -25,7 +25,9 @@ export function parseScpLocation(arg: string): ScpLocation {
   if (machine === "localhost") return { path: path! };
   validateMachineName(machine!);
   if (user !== undefined && !/^[a-zA-Z_][a-zA-Z0-9_.-]*$/.test(user)) throw new UsageError(`Invalid user ${JSON.stringify(user)} in ${JSON.stringify(arg)}`);
-  return { machine, user, path: path === "" ? "." : path! };
+  // SFTP paths are relative to the login directory and know no "~".
+  const p = path!.replace(/^~\/?/, "");
+  return { machine, user, path: p === "" ? "." : p };
 }
 
 async function connect(session: Session, loc: ScpLocation): Promise<{ machine: Machine; ssh: SshSession }> {

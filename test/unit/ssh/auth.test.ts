@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+// Keys are made with ssh2's own generator so this unit test needs no ssh-keygen.
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkKeyFile, planAuthentication } from "../../../src/ssh/auth.js";
@@ -21,7 +23,7 @@ describe("key files and authentication plans", () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "tsm-ssh-auth-"));
     const pair = ssh2.utils.generateKeyPairSync("ed25519");
-    const enc = ssh2.utils.generateKeyPairSync("ed25519", { passphrase: "pw", cipher: "aes256-ctr" });
+    const enc = ssh2.utils.generateKeyPairSync("ed25519", { passphrase: "pw", cipher: "aes256-ctr", rounds: 16 });
     plain = path.join(dir, "id plain");
     encrypted = path.join(dir, "id_encrypted");
     await writeFile(plain, pair.private, { mode: 0o600 });
@@ -55,7 +57,7 @@ describe("key files and authentication plans", () => {
     await writeFile(garbage, "hello\n", { mode: 0o600 });
     await expect(checkKeyFile(garbage)).rejects.toThrow(/not a private key tsm can read/);
     const pubOnly = path.join(dir, "pub-only");
-    await writeFile(pubOnly, (await import("node:fs")).readFileSync(`${plain}.pub`), { mode: 0o600 });
+    await writeFile(pubOnly, readFileSync(`${plain}.pub`), { mode: 0o600 });
     await expect(checkKeyFile(pubOnly)).rejects.toThrow(/holds a public key/);
   });
 
@@ -90,8 +92,8 @@ describe("key files and authentication plans", () => {
   it("without a key: the agent, then usable default keys; skips encrypted ones", async () => {
     const home = path.join(dir, "home");
     await mkdir(path.join(home, ".ssh"), { recursive: true });
-    await writeFile(path.join(home, ".ssh", "id_ed25519"), (await import("node:fs")).readFileSync(encrypted), { mode: 0o600 });
-    await writeFile(path.join(home, ".ssh", "id_rsa"), (await import("node:fs")).readFileSync(plain), { mode: 0o600 });
+    await writeFile(path.join(home, ".ssh", "id_ed25519"), readFileSync(encrypted), { mode: 0o600 });
+    await writeFile(path.join(home, ".ssh", "id_rsa"), readFileSync(plain), { mode: 0o600 });
     const plan = await planAuthentication(target(""), { SSH_AUTH_SOCK: agentSock, HOME: home }, noLog);
     expect(plan.methods.map((m) => m.label)).toEqual([`ssh-agent at ${agentSock}`, `key file ${path.join(home, ".ssh", "id_rsa")} (ssh-ed25519)`]);
   });
