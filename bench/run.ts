@@ -141,6 +141,62 @@ async function main(): Promise<void> {
   engine.close();
   await rm(answering, { recursive: true, force: true });
   await rm(mute, { recursive: true, force: true });
+
+  await benchGenericCreate();
+}
+
+/**
+ * Issue #3: `tsm create -d generic` against a server that already has Docker
+ * Engine (the provisioning path alone): wall time and SSH round trips, on a
+ * Debian 12 systemd test host from the test bed. The first create (which also
+ * creates the store's CA) is a warm-up and not counted.
+ */
+async function benchGenericCreate(): Promise<void> {
+  const { testBedPrerequisites } = await import("../test/bed/prereqs.js");
+  const pre = testBedPrerequisites();
+  if (!pre.ok) {
+    console.log(`\ngeneric create: skipped (${pre.missing.join("; ")})`);
+    return;
+  }
+  const { ensureImage } = await import("../test/bed/images.js");
+  const { generateTestKeyPair, startHost } = await import("../test/bed/hosts.js");
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "tsm-bench-generic-"));
+  const key = await generateTestKeyPair(path.join(tmp, "key"));
+  const host = await startHost({ image: await ensureImage("debian12-systemd-docker"), name: "bench", authorizedKey: key.publicKey });
+  const env = { TSM_STORAGE_PATH: path.join(tmp, "store"), TSM_DEBUG: "1" };
+  const runs = Number(process.env.BENCH_GENERIC_RUNS ?? 7);
+  const times: number[] = [];
+  const trips: number[] = [];
+  try {
+    for (let i = 0; i <= runs; i++) {
+      const name = `g${i}`;
+      const started = performance.now();
+      const r = await runWithStderr([TSM, "create", "-d", "generic", "--generic-ip-address", host.ip, "--generic-ssh-key", key.privateKeyPath, "--engine-install-method", "none", name], env);
+      const ms = performance.now() - started;
+      if (r.code !== 0) throw new Error(`generic create exited ${r.code}:\n${r.stderr}`);
+      if (i > 0) {
+        times.push(ms);
+        trips.push((r.stderr.match(/DBG \| ssh round trip:/g) ?? []).length);
+      }
+      await run([TSM, "rm", "-y", name], { TSM_STORAGE_PATH: env.TSM_STORAGE_PATH });
+    }
+  } finally {
+    await host.stop();
+    await rm(tmp, { recursive: true, force: true });
+  }
+  console.log(`\n| tsm create -d generic (engine installed, ${runs} runs) | median ms | min ms | max ms | SSH round trips | goal |`);
+  console.log("|---|---:|---:|---:|---:|---|");
+  console.log(`| provisioning path | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${median(trips)} (+1 connection) | < 3000 ms median |`);
+}
+
+function runWithStderr(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { ...cleanEnv(), ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
+  });
 }
 
 await main();

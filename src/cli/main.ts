@@ -8,11 +8,15 @@ import { ExitCode, isTsmError } from "../core/errors.js";
 import { DriverRegistry } from "../core/registry.js";
 import { realExec } from "../exec/exec.js";
 import { processIo } from "../output/io.js";
+import { LiveProgress, lazyProgress, plainProgress } from "../output/progress.js";
 import { createProgram, isDebug } from "./program.js";
 import { programName, reportError } from "./report.js";
 
 export async function main(): Promise<void> {
-  const io = processIo();
+  const rawIo = processIo();
+  // stderr goes through the progress display so messages never land inside a live step line.
+  const progress = lazyProgress(() => (rawIo.stderrIsTTY ? new LiveProgress(rawIo.err) : plainProgress(rawIo.err)), rawIo.err);
+  const io = Object.create(rawIo, { err: { value: (text: string) => progress.above(text) } }) as typeof rawIo;
   const controller = new AbortController();
   let interrupts = 0;
   process.on("SIGINT", () => {
@@ -27,6 +31,7 @@ export async function main(): Promise<void> {
   for (const d of builtinDrivers) drivers.register(d);
   const program = createProgram({
     io,
+    progress,
     drivers,
     exec: realExec,
     ssh: async (options) => (await import("../ssh/ssh2-connector.js")).ssh2Connector(options),
@@ -37,8 +42,10 @@ export async function main(): Promise<void> {
   });
   try {
     await program.parseAsync(process.argv);
+    progress.finish(true);
     if (controller.signal.aborted) process.exitCode = ExitCode.interrupted;
   } catch (err) {
+    progress.finish(false);
     process.exitCode = controller.signal.aborted && !isTsmError(err) ? ExitCode.interrupted : reportError(err, io, isDebug(argv, process.env), argv);
   }
 }

@@ -8,6 +8,7 @@ import os from "node:os";
 import type { Exec } from "../exec/exec.js";
 import type { SshConnector } from "../ssh/client.js";
 import type { Io } from "../output/io.js";
+import type { Progress } from "../output/progress.js";
 import type { DriverRegistry } from "../core/registry.js";
 import type { Session } from "../core/session.js";
 import { FileStore } from "../store/file-store.js";
@@ -37,6 +38,7 @@ declare const TSM_COMMIT: string;
 
 export interface ProgramDeps {
   io: Io;
+  progress: Progress;
   drivers: DriverRegistry;
   exec: Exec;
   ssh: SshConnector;
@@ -102,6 +104,7 @@ export function createProgram(deps: ProgramDeps): Command {
         exec: deps.exec,
         ssh: deps.ssh,
         io: deps.io,
+        progress: deps.progress,
         env: deps.env,
         platform: deps.platform,
         argv: deps.argv,

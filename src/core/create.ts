@@ -29,7 +29,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
   const { store } = session;
   const descriptor = session.drivers.get(req.driverName);
   const settings = descriptor.settingsFromFlags(req.driverFlags);
-  const log = (line: string) => session.io.err(`${line}\n`);
+  const log = (line: string) => session.progress.step(line);
   const started = Date.now();
 
   return store.withMachineLock(req.name, async () => {
@@ -97,13 +97,14 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
     }
     if (!machine.driver.features.provisionable) {
       const mp = store.paths.machine(req.name);
-      log(
+      session.progress.note(
         `The engine must serve TLS with this machine's certificate: dockerd --tlsverify --tlscacert=${mp.caCert} --tlscert=${mp.serverCert} --tlskey=${mp.serverKey} -H tcp://0.0.0.0:${settings.enginePort}`,
       );
     }
+    session.progress.finish(true);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    log(`Machine "${req.name}" created in ${seconds}s.`);
-    log(`To point your Docker client at it, run: tsm env ${req.name}`);
+    session.progress.note(`Machine "${req.name}" created in ${seconds}s.`);
+    session.progress.note(`To point your Docker client at it, run: tsm env ${req.name}`);
     return record;
   });
 }

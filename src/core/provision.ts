@@ -32,7 +32,7 @@ export async function withRemote<T>(session: Session, machine: Machine, ctx: OpC
   const endpoint = await machine.driver.getSshEndpoint(ctx);
   const ssh = await connectMachine(session, machine, { signal: ctx.signal, pin: options.pin });
   try {
-    return await fn(remoteOf(ssh, endpoint.user, ctx.signal));
+    return await fn(remoteOf(ssh, endpoint.user, ctx.signal, ctx.debug));
   } finally {
     ssh.close();
   }

@@ -5,6 +5,7 @@
 import type { Exec } from "../exec/exec.js";
 import type { SshConnector } from "../ssh/client.js";
 import type { Io } from "../output/io.js";
+import type { Progress } from "../output/progress.js";
 import type { FileStore } from "../store/file-store.js";
 import type { OpContext } from "./driver.js";
 import type { DriverRegistry } from "./registry.js";
@@ -16,6 +17,8 @@ export interface Session {
   /** Opens SSH connections; the real one loads ssh2 on first use. */
   readonly ssh: SshConnector;
   readonly io: Io;
+  /** Step lines of long operations (create, provision...): live on a terminal, plain otherwise. */
+  readonly progress: Progress;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly platform: NodeJS.Platform;
   /** The command line as the user typed it, program name first (for usage hints). */
@@ -30,9 +33,9 @@ export function opContext(session: Session, machineName?: string, signal: AbortS
   const prefix = machineName ? `(${machineName}) ` : "";
   return {
     signal,
-    log: (line) => session.io.err(`${prefix}${line}\n`),
+    log: (line) => session.progress.step(`${prefix}${line}`),
     debug: (line) => {
-      if (session.debug) session.io.err(`${prefix}DBG | ${line}\n`);
+      if (session.debug) session.progress.note(`${prefix}DBG | ${line}`);
     },
   };
 }

@@ -49,15 +49,17 @@ export async function connectMachine(session: Session, machine: Machine, options
   return ssh;
 }
 
-/** The provisioner's view of an SSH session. */
-export function remoteOf(ssh: SshSession, user: string, signal?: AbortSignal): Remote {
+/** The provisioner's view of an SSH session. Each command is one round trip, logged under --debug. */
+export function remoteOf(ssh: SshSession, user: string, signal?: AbortSignal, debug?: (line: string) => void): Remote {
   return {
     isRoot: user === "root",
-    run: (command, options = {}) =>
-      ssh.exec(command, { input: options.input, timeoutMs: options.timeoutMs, signal }).then((r) => ({
+    run: (command, options = {}) => {
+      debug?.(`ssh round trip: ${command.split("\n").find((l) => l.trim() !== "" && !l.startsWith("#!")) ?? ""}`.slice(0, 160));
+      return ssh.exec(command, { input: options.input, timeoutMs: options.timeoutMs, signal }).then((r) => ({
         stdout: r.stdout,
         stderr: r.stderr,
         exitCode: r.exitCode,
-      })),
+      }));
+    },
   };
 }

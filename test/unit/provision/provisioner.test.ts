@@ -150,9 +150,10 @@ describe("provision on Debian 12 with Debian's docker.io already installed", () 
     expect(restartScript("systemd", true)).toBe(
       [
         "set -e",
-        "systemctl daemon-reload",
+        'if [ "$(systemctl show -p NeedDaemonReload --value docker.service)" != no ]; then systemctl daemon-reload; fi',
         "systemctl reset-failed docker.service >/dev/null 2>&1 || true",
-        "systemctl enable docker.service docker.socket",
+        "systemctl is-enabled --quiet docker.service || systemctl enable docker.service",
+        "systemctl is-enabled --quiet docker.socket || systemctl enable docker.socket",
         "systemctl start docker.socket",
         "systemctl restart docker.service",
       ].join("\n"),
