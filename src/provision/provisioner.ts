@@ -242,7 +242,10 @@ export function restartScript(init: InitSystem, socketActivation: boolean): stri
     const units = socketActivation ? ["docker.service", "docker.socket"] : ["docker.service"];
     return [
       "set -e",
-      'if [ "$(systemctl show -p NeedDaemonReload --value docker.service)" != no ]; then systemctl daemon-reload; fi',
+      // NeedDaemonReload catches a changed drop-in, but not a new one (systemd 252 misses
+      // drop-ins it has never loaded), so also reload when ours is not among DropInPaths.
+      `case " $(systemctl show -p DropInPaths --value docker.service) " in *" ${PATHS.dropIn} "*) loaded=yes ;; *) loaded=no ;; esac`,
+      'if [ "$loaded" = no ] || [ "$(systemctl show -p NeedDaemonReload --value docker.service)" != no ]; then systemctl daemon-reload; fi',
       // A failed start earlier (ours or the admin's) must not trip StartLimitBurst now.
       "systemctl reset-failed docker.service >/dev/null 2>&1 || true",
       ...units.map((u) => `systemctl is-enabled --quiet ${u} || systemctl enable ${u}`),

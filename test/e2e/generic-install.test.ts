@@ -85,6 +85,31 @@ describeTestBed("generic driver: installing Docker Engine", testBedPrerequisites
       expect(ps.stdout.trim()).toBe("0");
     }, 15 * MIN);
 
+    it("Ctrl-C during provisioning: exit 130, the same clean state and hints", async () => {
+      const host = await start("interrupt");
+      const child = spawn(process.execPath, [TSM_BIN, "create", "-d", "generic", "--generic-ip-address", host.ip, "--generic-ssh-key", key.privateKeyPath, "--engine-install-method", "distro", "interrupt"], {
+        env: { ...baseEnv(), TSM_STORAGE_PATH: store },
+      });
+      let stderr = "";
+      let sent = false;
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+        if (!sent && /Installing Docker Engine/.test(stderr)) {
+          sent = true;
+          child.kill("SIGINT");
+        }
+      });
+      const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+      expect(sent).toBe(true);
+      expect(code).toBe(130);
+      expect(stderr).toMatch(/Error creating machine "interrupt": /);
+      expect(stderr).toMatch(/tsm provision interrupt/);
+      expect(stderr).toMatch(/tsm rm -f interrupt/);
+      const rec = JSON.parse(readFileSync(join(store, "machines", "interrupt", "config.json"), "utf8"));
+      expect(rec.name).toBe("interrupt");
+      expect((await tsm(["rm", "-f", "interrupt"])).exitCode).toBe(0);
+    }, 15 * MIN);
+
     it("a server that dies during provisioning: a clear error, a kept record, removable", async () => {
       const host = await start("dies");
       const child = spawn(process.execPath, [TSM_BIN, "create", "-d", "generic", "--generic-ip-address", host.ip, "--generic-ssh-key", key.privateKeyPath, "--engine-install-method", "distro", "dies"], {

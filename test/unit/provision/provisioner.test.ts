@@ -150,7 +150,8 @@ describe("provision on Debian 12 with Debian's docker.io already installed", () 
     expect(restartScript("systemd", true)).toBe(
       [
         "set -e",
-        'if [ "$(systemctl show -p NeedDaemonReload --value docker.service)" != no ]; then systemctl daemon-reload; fi',
+        'case " $(systemctl show -p DropInPaths --value docker.service) " in *" /etc/systemd/system/docker.service.d/10-tsm.conf "*) loaded=yes ;; *) loaded=no ;; esac',
+        'if [ "$loaded" = no ] || [ "$(systemctl show -p NeedDaemonReload --value docker.service)" != no ]; then systemctl daemon-reload; fi',
         "systemctl reset-failed docker.service >/dev/null 2>&1 || true",
         "systemctl is-enabled --quiet docker.service || systemctl enable docker.service",
         "systemctl is-enabled --quiet docker.socket || systemctl enable docker.socket",
