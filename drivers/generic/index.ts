@@ -114,16 +114,21 @@ class GenericDriver implements Driver {
     throw new NotSupportedError(this.name, "kill: the server is not tsm's to power off");
   }
 
-  /** Reboots the server and waits until it has really rebooted (a new boot id) and SSH answers again. */
+  /**
+   * Reboots the server and waits until it has really rebooted and SSH answers
+   * again. The proof of a reboot is a marker in /run (a tmpfs, emptied at every
+   * boot) that is gone: the kernel's boot id would not do, since a container
+   * "server" shares its host's kernel.
+   */
   async restart(ctx: OpContext): Promise<void> {
-    const bootId = "cat /proc/sys/kernel/random/boot_id";
-    const before = await this.host.withRemote(ctx, async (remote) => {
-      const id = (await remote.run(bootId)).stdout.trim();
-      ctx.log("Rebooting the server...");
+    const marker = `/run/tsm-reboot-${Date.now().toString(36)}`;
+    await this.host.withRemote(ctx, async (remote) => {
       const sudo = remote.isRoot ? "" : "sudo -n ";
-      // Detached, so the SSH session ends cleanly before the reboot cuts it.
-      await remote.run(`${sudo}sh -c 'sleep 1; (systemctl reboot || shutdown -r now || reboot) >/dev/null 2>&1' >/dev/null 2>&1 &`);
-      return id;
+      const made = await remote.run(`${sudo}touch ${marker}`);
+      if (made.exitCode !== 0) throw new TsmError("REBOOT", `Cannot prepare the reboot of ${this.host.machineName}: ${made.stderr.trim()}`);
+      ctx.log("Rebooting the server...");
+      // Detached from the SSH session (setsid), so closing the session cannot cancel it.
+      await remote.run(`${sudo}setsid sh -c 'sleep 1; systemctl reboot || shutdown -r now || reboot' >/dev/null 2>&1 < /dev/null &`);
     });
     const deadline = Date.now() + 5 * 60_000;
     ctx.log("Waiting for the server to come back...");
@@ -132,8 +137,8 @@ class GenericDriver implements Driver {
       if (Date.now() > deadline) throw new TsmError("REBOOT_TIMEOUT", `${this.host.machineName} did not come back within 5 minutes of the reboot`);
       await new Promise((r) => setTimeout(r, 2000));
       try {
-        const after = await this.host.withRemote(ctx, async (remote) => (await remote.run(bootId)).stdout.trim());
-        if (after !== "" && after !== before) return;
+        const rebooted = await this.host.withRemote(ctx, async (remote) => (await remote.run(`test -e ${marker}`)).exitCode === 1);
+        if (rebooted) return;
       } catch {
         // still rebooting
       }

@@ -16,6 +16,7 @@ import { isTsmError, MachineExistsError, PreCreateCheckError, TsmError, toTsmErr
 import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "./machine.js";
 import { openRecord } from "./open.js";
 import { opContext, type Session } from "./session.js";
+import type { SwarmRequest } from "./swarm.js";
 
 export interface CreateRequest {
   name: string;
@@ -23,6 +24,8 @@ export interface CreateRequest {
   driverFlags: FlagValues;
   engine: Omit<EngineOptions, "port">;
   tlsSans: string[];
+  /** Form or join a Swarm mode cluster once the engine is up. */
+  swarm?: SwarmRequest;
 }
 
 export async function createMachine(session: Session, req: CreateRequest): Promise<MachineRecord> {
@@ -57,6 +60,10 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       if (isTsmError(err) && err.code !== "INTERNAL") throw err;
       throw new PreCreateCheckError((err as Error).message, { cause: err });
     }
+    if (req.swarm) {
+      const { checkJoinTarget } = await import("./swarm.js");
+      await checkJoinTarget(session, req.swarm);
+    }
 
     log("Creating machine...");
     let driverStarted = false;
@@ -78,6 +85,13 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         const { provisionMachine } = await import("./provision.js");
         // We hold the machine lock: a first-contact host key is saved directly.
         await provisionMachine(session, machine, ctx, { pin: (r) => store.save(r) });
+      }
+      if (req.swarm) {
+        const { applySwarm } = await import("./swarm.js");
+        const swarm = await applySwarm(session, machine, req.swarm);
+        const saved = { ...machine.record, swarm };
+        await store.save(saved);
+        (machine as { record: MachineRecord }).record = saved;
       }
     } catch (err) {
       if (!driverStarted) {

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { describeCert, parseCert } from "../certs/check.js";
 import type { Machine } from "./open.js";
 import type { StorePaths } from "../store/paths.js";
+import type { Session } from "./session.js";
 
 async function certSummary(file: string): Promise<Record<string, unknown>> {
   try {
@@ -24,7 +25,20 @@ async function certSummary(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-export async function inspectView(machine: Machine, store: StorePaths): Promise<Record<string, unknown>> {
+/** The live Swarm mode status of a member, or why it could not be read. */
+async function swarmView(session: Session, machine: Machine): Promise<Record<string, unknown> | null> {
+  const swarm = machine.record.swarm;
+  if (!swarm) return null;
+  const base = { Role: swarm.role, Master: swarm.master };
+  try {
+    const { nodeStatus } = await import("./swarm.js");
+    return { ...base, Node: await nodeStatus(session, machine) };
+  } catch (err) {
+    return { ...base, Error: (err as Error).message };
+  }
+}
+
+export async function inspectView(machine: Machine, store: StorePaths, session?: Session): Promise<Record<string, unknown>> {
   const { record, paths } = machine;
   const e = record.engine;
   return {
@@ -75,6 +89,7 @@ export async function inspectView(machine: Machine, store: StorePaths): Promise<
     },
     Name: record.name,
     CreatedAt: record.createdAt,
+    Swarm: session ? await swarmView(session, machine) : null,
     Certificates: {
       CA: await certSummary(paths.caCert),
       Client: await certSummary(paths.clientCert),

@@ -4,7 +4,7 @@
  * forgotten while it may still exist; with --force the record goes anyway and
  * the user is told what may be left.
  */
-import { CorruptRecordError, MachineNotFoundError, TsmError, toTsmError } from "./errors.js";
+import { CorruptRecordError, MachineNotFoundError, MachineStateError, TsmError, toTsmError } from "./errors.js";
 import { openRecord } from "./open.js";
 import { opContext, type Session } from "./session.js";
 
@@ -36,12 +36,22 @@ export async function removeMachine(session: Session, name: string, options: Rem
     }
     try {
       const machine = await openRecord(session, loaded.record);
+      if (loaded.record.swarm) {
+        const { leaveSwarm } = await import("./swarm.js");
+        try {
+          await leaveSwarm(session, machine, { force: options.force });
+        } catch (err) {
+          if (!options.force || err instanceof MachineStateError) throw err;
+          session.io.err(`Warning: "${name}" could not leave its Swarm mode cluster (${(err as Error).message}); removing it anyway.\n`);
+        }
+      }
       await machine.driver.remove(opContext(session, name), { cleanHost: options.cleanHost === true });
     } catch (err) {
       const cause = toTsmError(err);
       if (!options.force) {
         throw new TsmError("REMOVE_FAILED", `Error removing machine "${name}": ${cause.message}`, {
           cause: err,
+          exitCode: cause.exitCode,
           details: [`The record is kept. Fix the problem and retry, or drop the record anyway with "tsm rm -f ${name}".`],
         });
       }

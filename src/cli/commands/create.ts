@@ -8,7 +8,7 @@ import type { DriverDescriptor } from "../../core/driver.js";
 import { PreCreateCheckError, UsageError } from "../../core/errors.js";
 import { DEFAULT_INSTALL_URL, validateMachineName } from "../../core/machine.js";
 import type { CliContext } from "../program.js";
-import { addFlags, collect, readFlags } from "../driver-flags.js";
+import { addFlags, collect, parseBool, readFlags } from "../driver-flags.js";
 
 /** The `-d` value on this command line (after `create`), else TSM_DRIVER. */
 export function scanDriverName(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): string | undefined {
@@ -37,6 +37,11 @@ interface CoreFlags {
   engineEnv?: string[];
   engineStorageDriver: string;
   tlsSan?: string[];
+  swarm?: boolean;
+  swarmMaster?: boolean;
+  swarmJoin?: string;
+  swarmManager?: boolean;
+  swarmAddr?: string;
 }
 
 const LIST_FLAGS: ReadonlyArray<[keyof CoreFlags, string]> = [
@@ -46,6 +51,12 @@ const LIST_FLAGS: ReadonlyArray<[keyof CoreFlags, string]> = [
   ["engineLabel", "TSM_ENGINE_LABEL"],
   ["engineEnv", "TSM_ENGINE_ENV"],
   ["tlsSan", "TSM_TLS_SAN"],
+];
+
+const BOOL_FLAGS: ReadonlyArray<["swarm" | "swarmMaster" | "swarmManager", string]> = [
+  ["swarm", "TSM_SWARM"],
+  ["swarmMaster", "TSM_SWARM_MASTER"],
+  ["swarmManager", "TSM_SWARM_MANAGER"],
 ];
 
 function listOption(flags: string, description: string, env: string): Option {
@@ -84,7 +95,12 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     .addOption(listOption("--engine-label <key=value>", "engine label", "TSM_ENGINE_LABEL"))
     .addOption(listOption("--engine-env <NAME=value>", "environment variable for dockerd", "TSM_ENGINE_ENV"))
     .addOption(new Option("--engine-storage-driver <driver>", "engine storage driver (default: the distribution's)").env("TSM_ENGINE_STORAGE_DRIVER").default(""))
-    .addOption(listOption("--tls-san <name>", "extra IP or DNS name for the server certificate", "TSM_TLS_SAN"));
+    .addOption(listOption("--tls-san <name>", "extra IP or DNS name for the server certificate", "TSM_TLS_SAN"))
+    .addOption(new Option("--swarm-master", "start a Swarm mode cluster on this machine").env("TSM_SWARM_MASTER"))
+    .addOption(new Option("--swarm", "join a Swarm mode cluster (with --swarm-join)").env("TSM_SWARM"))
+    .addOption(new Option("--swarm-join <machine>", "the manager machine whose cluster to join").env("TSM_SWARM_JOIN"))
+    .addOption(new Option("--swarm-manager", "join as a manager instead of a worker").env("TSM_SWARM_MANAGER"))
+    .addOption(new Option("--swarm-addr <address>", "address other nodes reach this one at (default: the machine's)").env("TSM_SWARM_ADDR"));
   if (selected) {
     addFlags(cmd, selected.flags);
     cmd.description(`Create a machine with the ${selected.name} driver: ${selected.description}`);
@@ -124,6 +140,13 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     const { checkEngineEnv, checkEngineLabel, checkEngineOpt, checkInstallMethod, checkRegistry, checkStorageDriver, checkTlsSan, checkUrl } =
       await import("../../core/engine-options.js");
     const { createMachine } = await import("../../core/create.js");
+    const { swarmRequest } = await import("../../core/swarm.js");
+    // commander sets a boolean from its variable whatever the value; "0" and "false" must mean false.
+    for (const [key, env] of BOOL_FLAGS) {
+      if (command.getOptionValueSource(key) === "env") opts[key] = parseBool(env, deps.env[env] ?? "");
+    }
+    const swarm = swarmRequest(opts);
+    if (swarm?.join !== undefined) validateMachineName(swarm.join);
     await createMachine(session, {
       name,
       driverName: descriptor.name,
@@ -140,6 +163,7 @@ export function registerCreate(program: Command, ctx: CliContext): void {
         storageDriver: checkStorageDriver(opts.engineStorageDriver),
       },
       tlsSans: (opts.tlsSan ?? []).map(checkTlsSan),
+      swarm,
     });
   });
 }

@@ -16,7 +16,7 @@ export function registerInspect(program: Command, ctx: CliContext): void {
       const template = opts.format === undefined ? undefined : compileTemplate(opts.format);
       const machine = await openMachine(session, await oneTarget(session, name === undefined ? [] : command.args));
       const { inspectView } = await import("../../core/inspect-view.js");
-      const view = await inspectView(machine, session.store.paths);
+      const view = await inspectView(machine, session.store.paths, session);
       session.io.out(template ? `${template.render(view)}\n` : `${JSON.stringify(view, null, 4)}\n`);
     });
 }

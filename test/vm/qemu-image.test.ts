@@ -1,0 +1,118 @@
+/**
+ * The VM test bed end to end: build the cloud-style Debian 12 images from Debian packages,
+ * boot each under QEMU (TCG here) with a NoCloud seed written by src/cloudinit/seed.ts, and
+ * check what the QEMU driver will rely on: SSH as `docker` with the seed's key through the
+ * forwarded port, cloud-init done, the seed's hostname, passwordless sudo, and (for the
+ * -docker kind) a running engine. Timings are printed for the record.
+ *
+ * Run with `npx vitest run --project vm` (root, loop devices, qemu-system-x86 and qemu-utils,
+ * debootstrap, fdisk, e2fsprogs, openssh-client).
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildNoCloudSeed } from '../../src/cloudinit/seed.js';
+import { generateTestKeyPair, type TestKeyPair } from '../bed/hosts.js';
+import { describeTestBed, testBedPrerequisites, which, type Prerequisites } from '../bed/prereqs.js';
+import { ensureVmImage, sha512File, VM_IMAGE_FILE, type VmImage, type VmImageKind } from './image.js';
+import { startVm, type TestVm } from './qemu.js';
+
+/** What building and booting these images needs on this machine. */
+export function vmPrerequisites(): Prerequisites {
+  const base = testBedPrerequisites(['image', 'ssh']);
+  const missing = [...base.missing];
+  const need = (cmd: string, pkg: string): void => {
+    if (!which(cmd)) missing.push(`\`${cmd}\` not found (apt-get install ${pkg})`);
+  };
+  need('qemu-system-x86_64', 'qemu-system-x86');
+  need('qemu-img', 'qemu-utils');
+  need('sfdisk', 'fdisk');
+  need('mkfs.ext4', 'e2fsprogs');
+  need('losetup', 'mount');
+  need('partx', 'util-linux');
+  need('fstrim', 'util-linux');
+  need('flock', 'util-linux');
+  if (!which('losetup') || !(() => { try { return statSync('/dev/loop-control').isCharacterDevice(); } catch { return false; } })()) {
+    missing.push('no loop device support (/dev/loop-control)');
+  }
+  return { ok: missing.length === 0, missing };
+}
+
+const USER = 'docker';
+const scratch = mkdtempSync(join(tmpdir(), 'tsm-vm-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+function report(line: string): void {
+  process.stderr.write(`[vm timing] ${line}\n`);
+}
+
+function vmSuite(kind: VmImageKind): void {
+  describeTestBed(`QEMU test image ${kind}`, vmPrerequisites(), () => {
+    let image: VmImage;
+    let key: TestKeyPair;
+    let vm: TestVm | undefined;
+    const hostname = `tsm-${kind.replace(/^debian12-/, '')}`;
+
+    beforeAll(async () => {
+      key = await generateTestKeyPair(join(scratch, kind), { comment: `tsm-vm-test ${kind}` });
+      let t = Date.now();
+      image = await ensureVmImage(kind);
+      report(`${kind}: ensureVmImage ${s(Date.now() - t)}; qcow2 ${(statSync(image.qcow2Path).size / 2 ** 20).toFixed(0)} MiB`);
+      const seed = buildNoCloudSeed({ instanceId: `iid-${hostname}-${Date.now()}`, hostname, user: USER, authorizedKeys: [key.publicKey] });
+      vm = await startVm({ baseImage: image.qcow2Path, seed, name: hostname, diskSize: '6G' });
+      report(`${kind}: overlay ${vm.timings.overlayMs} ms, seed ${vm.timings.seedMs} ms, QEMU launch ${vm.timings.launchMs} ms (${vm.accel})`);
+      t = Date.now();
+      const sshMs = await vm.waitForSsh({ user: USER, privateKeyPath: key.privateKeyPath, timeoutMs: 10 * 60_000 });
+      report(`${kind}: QEMU start to SSH login ${s(sshMs)}`);
+      const r = await vm.ssh(USER, key.privateKeyPath, 'cloud-init status --wait >/dev/null 2>&1; cloud-init status --long', { timeoutMs: 10 * 60_000 });
+      report(`${kind}: QEMU start to cloud-init finished ${s(Date.now() - vm.startedAt)} (${s(Date.now() - t)} after SSH wait began)`);
+      if (r.exitCode !== 0 && !/status: done/.test(r.stdout)) process.stderr.write(`cloud-init status: ${r.stdout}${r.stderr}\n`);
+    }, 60 * 60_000);
+
+    afterAll(async () => {
+      if (!vm) return;
+      const t = Date.now();
+      const how = await vm.stop({ timeoutMs: 120_000 });
+      report(`${kind}: stop (${how}) ${s(Date.now() - t)}`);
+      await vm.destroy();
+    }, 5 * 60_000);
+
+    it('comes with a SHA512SUMS line in Debian\'s format that matches the qcow2', async () => {
+      expect(image.sha512sumsText).toBe(`${image.sha512}  ${VM_IMAGE_FILE}\n`);
+      expect(await sha512File(image.qcow2Path)).toBe(image.sha512);
+    });
+
+    it('finishes cloud-init with status done', async () => {
+      const r = await vm!.ssh(USER, key.privateKeyPath, 'cloud-init status');
+      expect(r.stdout.trim()).toBe('status: done');
+      // cloud-init's own schema check of the seed's user-data.
+      const schema = await vm!.ssh(USER, key.privateKeyPath, 'sudo -n cloud-init schema --system 2>&1');
+      expect(schema.stdout).toMatch(/Valid schema user-data/);
+    });
+
+    it('has the hostname from the seed and the user with passwordless sudo', async () => {
+      const r = await vm!.ssh(USER, key.privateKeyPath, 'hostname; id -un; getent passwd docker | cut -d: -f7; sudo -n true && echo sudo-ok');
+      expect(r.stdout.trim().split('\n')).toEqual([hostname, USER, '/bin/bash', 'sudo-ok']);
+    });
+
+    it('refuses password logins and grew the root filesystem to the overlay size', async () => {
+      const r = await vm!.ssh(USER, key.privateKeyPath, 'sudo -n sshd -T | grep -i "^passwordauthentication"; df -B1M --output=size / | tail -1');
+      const [pw, size] = r.stdout.trim().split('\n');
+      expect(pw).toBe('passwordauthentication no');
+      expect(Number(size)).toBeGreaterThan(5000); // 6 GiB disk, was 3 GiB in the image
+    });
+
+    if (kind === 'debian12-cloud-docker') {
+      it('runs the Docker Engine', async () => {
+        const r = await vm!.ssh(USER, key.privateKeyPath, "sudo -n docker version --format '{{.Server.Version}}'", { timeoutMs: 120_000 });
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+      });
+    }
+  });
+}
+
+vmSuite('debian12-cloud');
+vmSuite('debian12-cloud-docker');
