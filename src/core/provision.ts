@@ -15,6 +15,7 @@ import { connectMachine, remoteOf } from "./ssh-access.js";
 import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";
 import type { Remote } from "../provision/remote.js";
+import type { ProvisionInput } from "../provision/provisioner.js";
 
 export interface ProvisionOptions {
   /** Saves the record when the host key is pinned; see ConnectOptions.pin. */
@@ -25,6 +26,18 @@ export interface ProvisionOptions {
 function machineCerts(machine: Machine): { caPem: string; serverCertPem: string; serverKeyPem: string } {
   const p = machine.paths;
   return { caPem: readFileSync(p.caCert, "utf8"), serverCertPem: readFileSync(p.serverCert, "utf8"), serverKeyPem: readFileSync(p.serverKey, "utf8") };
+}
+
+/** What the provisioner needs to know about the machine, from its record and certificate files. */
+function provisionInput(machine: Machine, ctx: OpContext): ProvisionInput {
+  return {
+    machineName: machine.record.name,
+    driverName: machine.record.driver.name,
+    engine: machine.record.engine,
+    certs: machineCerts(machine),
+    log: (step) => ctx.log(step),
+    signal: ctx.signal,
+  };
 }
 
 /** Runs `fn` with a Remote over one SSH connection to the machine, closing it afterwards. */
@@ -92,14 +105,7 @@ export async function provisionMachine(session: Session, machine: Machine, ctx: 
     async (remote) => {
       ctx.log("Provisioning the host over SSH...");
       try {
-        await provision(remote, {
-          machineName: machine.record.name,
-          driverName: machine.record.driver.name,
-          engine: machine.record.engine,
-          certs: machineCerts(machine),
-          log: (step) => ctx.log(step),
-          signal: ctx.signal,
-        });
+        await provision(remote, provisionInput(machine, ctx));
       } catch (err) {
         throw await withEngineLog(remote, err);
       }
@@ -125,14 +131,7 @@ export async function installCertsOnHost(session: Session, machine: Machine, ctx
 export async function upgradeMachine(session: Session, machine: Machine, ctx: OpContext): Promise<string> {
   const { upgradeEngine } = await import("../provision/provisioner.js");
   return withRemote(session, machine, ctx, async (remote) => {
-    await upgradeEngine(remote, {
-      machineName: machine.record.name,
-      driverName: machine.record.driver.name,
-      engine: machine.record.engine,
-      certs: machineCerts(machine),
-      log: (step) => ctx.log(step),
-      signal: ctx.signal,
-    });
+    await upgradeEngine(remote, provisionInput(machine, ctx));
     return waitForEngine(session, machine, ctx, remote);
   });
 }

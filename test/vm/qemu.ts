@@ -6,7 +6,7 @@
  *
  * Per VM directory (`dir`, default a fresh /tmp/tsm-vm-<name>-XXXXXX):
  *   overlay.qcow2   qemu-img create -f qcow2 -b <base> -F qcow2 (optionally grown)
- *   seed.iso        the cidata volume (CD-ROM on the q35 AHCI controller)
+ *   seed.iso        the cidata volume (by default a CD-ROM on a virtio-scsi controller)
  *   serial.log      the guest's ttyS0 (GRUB, kernel, systemd, cloud-init output)
  *   qemu.pid        QEMU's pid file;  qmp.sock  QMP control socket;  qemu.stderr  launch errors
  *
@@ -36,8 +36,14 @@ export interface StartVmOptions {
   cpus?: number;
   /** Grow the overlay to this size (qemu-img resize syntax, e.g. "8G"); cloud-init grows the root filesystem. */
   diskSize?: string;
-  /** How the seed is attached: a CD-ROM (default, as cloud providers and VirtualBox do) or a read-only virtio disk. */
-  seedDevice?: 'cdrom' | 'virtio';
+  /**
+   * How the seed is attached. Default `scsi-cd`: a CD-ROM on a virtio-scsi controller.
+   * `virtio-blk`: a read-only virtio disk. `ahci-cd`: a CD-ROM on q35's built-in AHCI
+   * controller (what `-cdrom` gives), which Debian's cloud kernel cannot see: it is built
+   * without AHCI (CONFIG_SATA_AHCI unset; ATA_PIIX, SR and virtio-scsi are modules), so
+   * cloud-init finds no seed. Kept to show exactly that.
+   */
+  seedDevice?: 'scsi-cd' | 'virtio-blk' | 'ahci-cd';
   /** Extra QEMU arguments (e.g. a second NIC). */
   extraArgs?: readonly string[];
 }
@@ -167,10 +173,15 @@ export async function startVm(opts: StartVmOptions): Promise<TestVm> {
   const seedMs = Date.now() - t;
 
   const accel = pickAccel();
-  const seedDrive =
-    (opts.seedDevice ?? 'cdrom') === 'cdrom'
-      ? ['-drive', `file=${seedPath},format=raw,media=cdrom,readonly=on`]
-      : ['-drive', `file=${seedPath},format=raw,if=virtio,readonly=on`];
+  const seedDrive = {
+    'scsi-cd': [
+      '-device', 'virtio-scsi-pci,id=scsi0',
+      '-drive', `if=none,id=seed,file=${seedPath},format=raw,media=cdrom,readonly=on`,
+      '-device', 'scsi-cd,bus=scsi0.0,drive=seed',
+    ],
+    'virtio-blk': ['-drive', `file=${seedPath},format=raw,if=virtio,readonly=on`],
+    'ahci-cd': ['-drive', `file=${seedPath},format=raw,media=cdrom,readonly=on`],
+  }[opts.seedDevice ?? 'scsi-cd'];
   installExitHook();
   for (let attempt = 1; ; attempt++) {
     const sshPort = await freePort();

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { CliContext } from "../program.js";
 import { manyTargets } from "../target.js";
+import { confirm } from "../confirm.js";
 
 export function registerRegenerateCerts(program: Command, ctx: CliContext): void {
   program
@@ -14,9 +15,7 @@ export function registerRegenerateCerts(program: Command, ctx: CliContext): void
       const session = ctx.session(command);
       const targets = await manyTargets(session, names);
       if (!opts.force) {
-        session.io.err("Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ");
-        const answer = await session.io.readLine();
-        if (!answer || !/^y/i.test(answer.trim())) {
+        if (!(await confirm(session.io, "Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): "))) {
           session.io.err("Nothing was changed.\n");
           return;
         }

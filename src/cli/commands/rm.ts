@@ -7,6 +7,7 @@ import { removeMachine } from "../../core/remove.js";
 import { MultiMachineError, toTsmError, type TsmError } from "../../core/errors.js";
 import type { CliContext } from "../program.js";
 import { explicitTargets } from "../target.js";
+import { confirm } from "../confirm.js";
 
 export function registerRm(program: Command, ctx: CliContext): void {
   program
@@ -23,9 +24,7 @@ export function registerRm(program: Command, ctx: CliContext): void {
       io.err(`About to remove ${targets.join(", ")}\n`);
       io.err("WARNING: This action will delete both local reference and remote instance.\n");
       if (!opts.force && !opts.y) {
-        io.err("Are you sure? (y/n): ");
-        const answer = await io.readLine();
-        if (!answer || !/^y/i.test(answer.trim())) {
+        if (!(await confirm(io, "Are you sure? (y/n): "))) {
           io.err("Nothing was removed.\n");
           return;
         }

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { openMachine } from "../../core/open.js";
 import type { CliContext } from "../program.js";
 import { oneTarget } from "../target.js";
+import { confirm } from "../confirm.js";
 
 export function registerSshTrust(program: Command, ctx: CliContext): void {
   program
@@ -35,9 +36,7 @@ export function registerSshTrust(program: Command, ctx: CliContext): void {
           return;
         }
         if (!opts.force) {
-          session.io.err("Trust the current key? Check it on the host first (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub). (y/n): ");
-          const answer = await session.io.readLine();
-          if (!answer || !/^y/i.test(answer.trim())) {
+          if (!(await confirm(session.io, "Trust the current key? Check it on the host first (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub). (y/n): "))) {
             session.io.err("The pinned key is unchanged.\n");
             return;
           }
