@@ -28,7 +28,10 @@ export interface NoCloudSeedOptions {
   hostname: string;
   /** Fully qualified name for /etc/hosts; default `hostname`. */
   fqdn?: string;
-  /** The login user, created with passwordless sudo, /bin/bash and a locked password. Default "docker". */
+  /**
+   * The login user, created with passwordless sudo, /bin/bash, a locked password and no group
+   * of its own (primary group `users`). Default "docker".
+   */
   user?: string;
   /** OpenSSH public key lines (`ssh-ed25519 AAAA... comment`) for the user: one line each, at least one. */
   authorizedKeys: readonly string[];
@@ -101,12 +104,19 @@ export function buildNoCloudSeed(opts: NoCloudSeedOptions): NoCloudSeed {
       manage_etc_hosts: true,
       ssh_pwauth: false,
       disable_root: true,
+      // Host keys cloud-init generates at first boot (its default adds DSA, which OpenSSH no
+      // longer offers; under emulation every key costs seconds).
+      ssh_genkeytypes: ["ed25519", "ecdsa", "rsa"],
       users: [
         {
           name: user,
           shell: "/bin/bash",
           sudo: "ALL=(ALL) NOPASSWD:ALL",
           lock_passwd: true,
+          // No group named after the user: on an image where that group already exists (Debian's
+          // docker.io creates `docker`), useradd refuses to create the user and cloud-init
+          // fails. The primary group is then useradd's default (`users`, gid 100).
+          no_user_group: true,
           groups: opts.groups?.length ? [...opts.groups] : undefined,
           ssh_authorized_keys: opts.authorizedKeys.map((k) => k.trim()),
         },

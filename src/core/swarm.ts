@@ -22,17 +22,79 @@ export interface SwarmRequest {
   join?: string;
   /** Address other nodes reach this one at; default: the machine's address. */
   advertiseAddr?: string;
+  /** `--swarm-opt KEY=VALUE` values, as given (see SWARM_OPTS). */
+  opts: string[];
+}
+
+/** The `--swarm-opt` keys and the Engine API fields they set, like `docker swarm init/join` flags. */
+export const SWARM_OPTS: Readonly<Record<string, { roles: ReadonlyArray<SwarmRequest["role"]>; describe: string }>> = {
+  "listen-addr": { roles: ["master", "manager", "worker"], describe: "ListenAddr (default 0.0.0.0:2377)" },
+  "data-path-addr": { roles: ["master", "manager", "worker"], describe: "DataPathAddr" },
+  availability: { roles: ["master", "manager", "worker"], describe: "Availability: active, pause or drain" },
+  "default-addr-pool": { roles: ["master"], describe: "DefaultAddrPool (repeatable CIDR)" },
+  "default-addr-pool-mask-length": { roles: ["master"], describe: "SubnetSize" },
+  "data-path-port": { roles: ["master"], describe: "DataPathPort" },
+};
+
+/** Turns --swarm-opt values into Engine API request fields; throws UsageError naming the bad one. */
+export function swarmOptFields(role: SwarmRequest["role"], opts: readonly string[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const opt of opts) {
+    const eq = opt.indexOf("=");
+    const key = eq < 0 ? opt : opt.slice(0, eq);
+    const value = eq < 0 ? "" : opt.slice(eq + 1);
+    const known = SWARM_OPTS[key];
+    if (!known) throw new UsageError(`Unknown --swarm-opt ${JSON.stringify(key)}: use ${Object.keys(SWARM_OPTS).join(", ")}`);
+    if (!known.roles.includes(role)) throw new UsageError(`--swarm-opt ${key} applies only to --swarm-master`);
+    if (value === "") throw new UsageError(`--swarm-opt ${key} needs a value: ${key}=VALUE`);
+    const int = (): number => {
+      if (!/^\d+$/.test(value)) throw new UsageError(`--swarm-opt ${key}=${value}: expected a whole number`);
+      return Number(value);
+    };
+    switch (key) {
+      case "listen-addr":
+        fields.ListenAddr = value;
+        break;
+      case "data-path-addr":
+        fields.DataPathAddr = value;
+        break;
+      case "availability":
+        if (!["active", "pause", "drain"].includes(value)) throw new UsageError(`--swarm-opt availability=${value}: use active, pause or drain`);
+        fields.Availability = value;
+        break;
+      case "default-addr-pool":
+        fields.DefaultAddrPool = [...((fields.DefaultAddrPool as string[] | undefined) ?? []), value];
+        break;
+      case "default-addr-pool-mask-length":
+        fields.SubnetSize = int();
+        break;
+      case "data-path-port":
+        fields.DataPathPort = int();
+        break;
+    }
+  }
+  return fields;
 }
 
 /** Checks the flag combination; undefined when no swarm was asked for. */
-export function swarmRequest(flags: { swarm?: boolean; swarmMaster?: boolean; swarmJoin?: string; swarmManager?: boolean; swarmAddr?: string }): SwarmRequest | undefined {
+export function swarmRequest(flags: {
+  swarm?: boolean;
+  swarmMaster?: boolean;
+  swarmJoin?: string;
+  swarmManager?: boolean;
+  swarmAddr?: string;
+  swarmOpt?: string[];
+}): SwarmRequest | undefined {
   const { swarm, swarmMaster, swarmJoin, swarmManager, swarmAddr } = flags;
+  const opts = flags.swarmOpt ?? [];
+  let request: SwarmRequest | undefined;
   if (swarmMaster && (swarmJoin || swarmManager)) throw new UsageError("--swarm-master starts a new cluster: it cannot be combined with --swarm-join or --swarm-manager");
-  if (swarmMaster) return { role: "master", advertiseAddr: swarmAddr || undefined };
-  if (swarmJoin) return { role: swarmManager ? "manager" : "worker", join: swarmJoin, advertiseAddr: swarmAddr || undefined };
-  if (swarm || swarmManager) throw new UsageError("--swarm needs --swarm-join MASTER: the machine whose cluster to join (Swarm mode has no discovery service)");
-  if (swarmAddr) throw new UsageError("--swarm-addr needs --swarm-master or --swarm-join");
-  return undefined;
+  if (swarmMaster) request = { role: "master", advertiseAddr: swarmAddr || undefined, opts };
+  else if (swarmJoin) request = { role: swarmManager ? "manager" : "worker", join: swarmJoin, advertiseAddr: swarmAddr || undefined, opts };
+  else if (swarm || swarmManager) throw new UsageError("--swarm needs --swarm-join MASTER: the machine whose cluster to join (Swarm mode has no discovery service)");
+  else if (swarmAddr || opts.length > 0) throw new UsageError(`${swarmAddr ? "--swarm-addr" : "--swarm-opt"} needs --swarm-master or --swarm-join`);
+  if (request) swarmOptFields(request.role, opts);
+  return request;
 }
 
 interface SwarmInfo {
@@ -85,11 +147,11 @@ export async function applySwarm(session: Session, machine: Machine, request: Sw
     ctx.log("Starting a Swarm mode cluster...");
     await engineRequest(endpoint, "/swarm/init", {
       method: "POST",
-      body: { ListenAddr: `0.0.0.0:${SWARM_PORT}`, AdvertiseAddr: `${address}:${SWARM_PORT}` },
+      body: { ListenAddr: `0.0.0.0:${SWARM_PORT}`, AdvertiseAddr: `${address}:${SWARM_PORT}`, ...swarmOptFields("master", request.opts) },
       timeoutMs: TIMEOUT_MS,
       signal: ctx.signal,
     });
-    return { role: "master", master: machine.record.name, opts: [] };
+    return { role: "master", master: machine.record.name, opts: request.opts };
   }
   const master = await openMachine(session, request.join!);
   const masterEndpoint = await endpointOf(session, master);
@@ -104,12 +166,13 @@ export async function applySwarm(session: Session, machine: Machine, request: Sw
       AdvertiseAddr: `${address}:${SWARM_PORT}`,
       RemoteAddrs: managers.length > 0 ? managers : [`${await master.driver.getIp(ctx)}:${SWARM_PORT}`],
       JoinToken: request.role === "manager" ? cluster.JoinTokens.Manager : cluster.JoinTokens.Worker,
+      ...swarmOptFields(request.role, request.opts),
     },
     timeoutMs: 60_000,
     signal: ctx.signal,
   });
   // The root of the cluster stays the machine it was formed around.
-  return { role: request.role, master: master.record.swarm?.master ?? master.record.name, opts: [] };
+  return { role: request.role, master: master.record.swarm?.master ?? master.record.name, opts: request.opts };
 }
 
 export interface NodeStatus {

@@ -73,7 +73,7 @@ describeTestBed("Swarm mode clusters from tsm machines", testBedPrerequisites(),
     for (const name of ["m1", "w1", "w2", "x1"]) {
       hosts[name] = await startHost({ image, name, authorizedKey: key.publicKey, restartUnlessStopped: name === "w1" });
     }
-    const master = await create("m1", ["--swarm-master"]);
+    const master = await create("m1", ["--swarm-master", "--swarm-opt", "data-path-port=7789"]);
     expect(master.exitCode, master.stderr).toBe(0);
     for (const w of ["w1", "w2"]) {
       const r = await create(w, ["--swarm", "--swarm-join", "m1"]);
@@ -90,6 +90,8 @@ describeTestBed("Swarm mode clusters from tsm machines", testBedPrerequisites(),
     expect(await readyNodes()).toEqual(["m1 Ready Active", "w1 Ready Active", "w2 Ready Active"]);
     const viaWorker = await bash(`eval "$(node ${TSM_BIN} env --swarm w1)"; echo "$DOCKER_HOST"`, { TSM_STORAGE_PATH: store });
     expect(viaWorker.stdout.trim()).toBe(`tcp://${hosts.m1!.ip}:2376`);
+    const port = await docker("--swarm m1", "docker info --format '{{.Swarm.Cluster.DataPathPort}}'");
+    expect(port.stdout.trim()).toBe("7789");
   });
 
   it("ls fills the SWARM column and filters on it; inspect shows role and state", async () => {

@@ -10,13 +10,16 @@
  *   serial.log      the guest's ttyS0 (GRUB, kernel, systemd, cloud-init output)
  *   qemu.pid        QEMU's pid file;  qmp.sock  QMP control socket;  qemu.stderr  launch errors
  *
- * QEMU is started with -daemonize, so it is not a child of the test process; every VM a
- * process starts is killed when that process exits unless stopped before (or TSM_TEST_VM_KEEP=1).
+ * QEMU is started with -daemonize, so it is not a child of the test process. So that no VM
+ * outlives the process that started it (also when a signal ends it, e.g. vitest's teardown or
+ * Ctrl-C), a detached watchdog (`sh`) reads a pipe from this process and SIGKILLs the QEMU
+ * when the pipe closes; TSM_TEST_VM_KEEP=1 disables it.
  *
  * Note: `-nographic` cannot be combined with `-daemonize` (QEMU refuses), so the VM has
  * `-display none` and its serial port goes to serial.log.
  */
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +129,20 @@ function isOurQemu(pid: number, pidFile: string): boolean {
   }
 }
 
+/**
+ * A detached `sh` (own session, so signals meant for this process group miss it) that waits
+ * for EOF on a pipe from this process, then SIGKILLs the QEMU that wrote `pidFile` if it still
+ * runs. The kernel closes the pipe when this process dies, however it dies.
+ */
+function startWatchdog(pidFile: string): void {
+  const script = 'cat >/dev/null; pid=$(cat "$1" 2>/dev/null) || exit 0; grep -qaF "$1" "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid"';
+  const dog = spawn('sh', ['-c', script, 'tsm-test-vm-watchdog', pidFile], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  dog.on('error', () => undefined);
+  dog.stdin!.on('error', () => undefined);
+  dog.unref();
+  (dog.stdin as unknown as { unref?: () => void }).unref?.();
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -215,6 +232,7 @@ export async function startVm(opts: StartVmOptions): Promise<TestVm> {
     }
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     live.set(pid, pidFile);
+    if (!keep()) startWatchdog(pidFile);
     return makeVm({ name, dir, pid, sshPort, overlayPath, seedPath, serialLogPath, pidFile, qmpSocket, accel, startedAt, timings: { overlayMs, seedMs, launchMs }, ownDir: opts.dir === undefined });
   }
 }

@@ -42,6 +42,7 @@ interface CoreFlags {
   swarmJoin?: string;
   swarmManager?: boolean;
   swarmAddr?: string;
+  swarmOpt?: string[];
 }
 
 const LIST_FLAGS: ReadonlyArray<[keyof CoreFlags, string]> = [
@@ -51,6 +52,7 @@ const LIST_FLAGS: ReadonlyArray<[keyof CoreFlags, string]> = [
   ["engineLabel", "TSM_ENGINE_LABEL"],
   ["engineEnv", "TSM_ENGINE_ENV"],
   ["tlsSan", "TSM_TLS_SAN"],
+  ["swarmOpt", "TSM_SWARM_OPT"],
 ];
 
 const BOOL_FLAGS: ReadonlyArray<["swarm" | "swarmMaster" | "swarmManager", string]> = [
@@ -100,7 +102,8 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     .addOption(new Option("--swarm", "join a Swarm mode cluster (with --swarm-join)").env("TSM_SWARM"))
     .addOption(new Option("--swarm-join <machine>", "the manager machine whose cluster to join").env("TSM_SWARM_JOIN"))
     .addOption(new Option("--swarm-manager", "join as a manager instead of a worker").env("TSM_SWARM_MANAGER"))
-    .addOption(new Option("--swarm-addr <address>", "address other nodes reach this one at (default: the machine's)").env("TSM_SWARM_ADDR"));
+    .addOption(new Option("--swarm-addr <address>", "address other nodes reach this one at (default: the machine's)").env("TSM_SWARM_ADDR"))
+    .addOption(listOption("--swarm-opt <key=value>", "Swarm mode setting: listen-addr, data-path-addr, availability, default-addr-pool, default-addr-pool-mask-length, data-path-port", "TSM_SWARM_OPT"));
   if (selected) {
     addFlags(cmd, selected.flags);
     cmd.description(`Create a machine with the ${selected.name} driver: ${selected.description}`);

@@ -28,11 +28,16 @@ describe("buildNoCloudSeed", () => {
         "manage_etc_hosts: true",
         "ssh_pwauth: false",
         "disable_root: true",
+        "ssh_genkeytypes:",
+        '  - "ed25519"',
+        '  - "ecdsa"',
+        '  - "rsa"',
         "users:",
         '  - name: "docker"',
         '    shell: "/bin/bash"',
         '    sudo: "ALL=(ALL) NOPASSWD:ALL"',
         "    lock_passwd: true",
+        "    no_user_group: true",
         "    ssh_authorized_keys:",
         `      - "${KEY}"`,
         '      - "ecdsa-sha2-nistp256 AAAAE2VjZHNh second"',
@@ -145,7 +150,8 @@ describeWithPrereqs("seed documents as cloud-init's YAML parser (PyYAML) reads t
       manage_etc_hosts: true,
       ssh_pwauth: false,
       disable_root: true,
-      users: [{ name: "docker", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true, groups: ["docker"], ssh_authorized_keys: [KEY] }],
+      ssh_genkeytypes: ["ed25519", "ecdsa", "rsa"],
+      users: [{ name: "docker", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true, no_user_group: true, groups: ["docker"], ssh_authorized_keys: [KEY] }],
     });
     expect(pyyaml(seed.metaData)).toEqual({ "instance-id": "iid-tsm-0001", "local-hostname": "default" });
   });
