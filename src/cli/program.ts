@@ -28,6 +28,7 @@ import { registerStatus } from "./commands/status.js";
 import { registerUrl } from "./commands/url.js";
 import { registerVersion } from "./commands/version.js";
 import { registerProvision } from "./commands/provision.js";
+import { registerMount } from "./commands/mount.js";
 import { registerScp } from "./commands/scp.js";
 import { registerSsh } from "./commands/ssh.js";
 import { registerSshTrust } from "./commands/ssh-trust.js";
@@ -124,6 +125,7 @@ export function createProgram(deps: ProgramDeps): Command {
     registerInspect,
     registerIp,
     registerLs,
+    registerMount,
     registerPower,
     registerProvision,
     registerRegenerateCerts,

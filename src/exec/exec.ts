@@ -52,6 +52,11 @@ export const realExec: Exec = async (file, args, options = {}) => {
     stderr: String(result.stderr ?? ""),
     exitCode: result.exitCode ?? (result.failed ? 1 : 0),
   };
+  if (result.failed && result.exitCode === undefined) {
+    // It never ran (not installed, not executable): say so whatever `reject` says.
+    const code = (result as { code?: string }).code ?? "";
+    throw new ExecError(file, args, { ...out, stderr: `${out.stderr}${code === "ENOENT" ? `${file}: not found (ENOENT)` : String(result.shortMessage ?? "")}` }, { cause: result });
+  }
   if (result.failed && options.reject !== false) {
     throw new ExecError(file, args, out, { cause: result });
   }

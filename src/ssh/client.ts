@@ -85,6 +85,8 @@ export interface TransferOptions {
 export interface SshSession {
   /** The server's host key as verified, "<type> SHA256:<b64>". */
   readonly hostKey: string;
+  /** The same key in OpenSSH's public key form, "<type> <base64 blob>" (for a known_hosts line). */
+  readonly hostPublicKey: string;
   /** Runs one command on the one shared connection. Never rejects for a non-zero exit: check exitCode. Rejects when the connection dies (SshConnectionLostError). */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   /**

@@ -32,7 +32,7 @@ import {
   SshUnreachableError,
   hostPort,
 } from "./errors.js";
-import { formatHostKey, hostKeyAlgorithmsFor, hostKeyMatches, parseHostKey } from "./host-key.js";
+import { formatHostKey, hostKeyAlgorithmsFor, hostKeyMatches, keyTypeOfBlob, parseHostKey } from "./host-key.js";
 import { loadSsh2, type Ssh2Module } from "./load.js";
 import { MAX_ATTEMPT_TIMEOUT_MS, MIN_ATTEMPT_MS, backoffMs, isRetryableConnectError, type ConnectFailure } from "./retry.js";
 
@@ -92,12 +92,13 @@ interface AttemptContext {
  * One attempt: resolves with a ready client, or rejects with a TsmError that must not be
  * retried (mismatch, auth, abort) or with ssh2's raw error for the caller to classify.
  */
-function attemptConnect(ctx: AttemptContext, timeoutMs: number): Promise<{ client: Client; hostKey: string }> {
+function attemptConnect(ctx: AttemptContext, timeoutMs: number): Promise<{ client: Client; hostKey: string; hostPublicKey: string }> {
   const { target, log } = ctx;
   return new Promise((resolve, reject) => {
     const client = new ctx.ssh2.Client();
     let settled = false;
     let hostKey: string | undefined;
+    let hostPublicKey = "";
     let mismatch: string | undefined;
     let serverMethods: string[] | undefined;
     const tried: string[] = [];
@@ -123,7 +124,7 @@ function attemptConnect(ctx: AttemptContext, timeoutMs: number): Promise<{ clien
       if (settled) return;
       settled = true;
       cleanup();
-      resolve({ client, hostKey: hostKey ?? "unknown" });
+      resolve({ client, hostKey: hostKey ?? "unknown", hostPublicKey });
     };
     const onError = (err: Error & ConnectFailure) => {
       // An agent that cannot sign or answer is one failed method, not a failed connection:
@@ -170,6 +171,7 @@ function attemptConnect(ctx: AttemptContext, timeoutMs: number): Promise<{ clien
       // Without hostHash ssh2 hands over the raw key blob, which OpenSSH's SHA256: fingerprint is computed from.
       hostVerifier: (key: Buffer): boolean => {
         hostKey = formatHostKey(key);
+        hostPublicKey = `${keyTypeOfBlob(key)} ${key.toString("base64")}`;
         if (ctx.pinned === undefined) {
           log(`ssh: first contact, host key ${hostKey}`);
           return true;
@@ -252,9 +254,9 @@ export const ssh2Connector: SshConnector = async (options: SshConnectOptions): P
     const timeout = Math.max(MIN_ATTEMPT_MS, Math.min(MAX_ATTEMPT_TIMEOUT_MS, deadline - Date.now()));
     log(`ssh: connecting to ${target.user}@${where} (attempt ${attempts}, handshake timeout ${timeout} ms)`);
     try {
-      const { client, hostKey } = await attemptConnect(ctx, timeout);
+      const { client, hostKey, hostPublicKey } = await attemptConnect(ctx, timeout);
       log(`ssh: connected to ${where} after ${attempts} attempt(s) in ${Date.now() - started} ms`);
-      return new Ssh2Session(client, hostKey, target, env, log);
+      return new Ssh2Session(client, hostKey, hostPublicKey, target, env, log);
     } catch (err) {
       if (err instanceof TsmError) throw err;
       const failure = err as Error & ConnectFailure;
@@ -293,6 +295,7 @@ class Ssh2Session implements SshSession {
   constructor(
     private readonly client: Client,
     readonly hostKey: string,
+    readonly hostPublicKey: string,
     private readonly target: SshTarget,
     private readonly env: Env,
     private readonly log: Log,

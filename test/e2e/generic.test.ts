@@ -8,13 +8,13 @@
  * provisioning path alone); install-method tests start from a bare host.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureImage } from "../bed/images.js";
 import { generateTestKeyPair, startHost, TEST_USERS, type TestHost, type TestKeyPair } from "../bed/hosts.js";
-import { describeTestBed, testBedPrerequisites } from "../bed/prereqs.js";
+import { describeTestBed, testBedPrerequisites, which } from "../bed/prereqs.js";
 import { ensureBusyboxImageTar } from "../bed/artifacts.js";
 import { baseEnv, runTsm, TSM_BIN, type RunResult } from "../helpers/cli.js";
 
@@ -147,6 +147,22 @@ describeTestBed("generic driver on real servers", testBedPrerequisites(), () => 
       const r = await withEnv("web", "docker run --rm tsm-test/busybox:local echo still-fine");
       expect(r.stdout.trim()).toBe("still-fine");
     }, 10 * MIN);
+
+    // sshfs and /dev/fuse come from .ci/run; without them this is skipped outside CI.
+    it.skipIf(which("sshfs") === undefined && process.env.CI !== "true")("mount shows a machine directory locally through sshfs, checking the pinned host key", async () => {
+      await tsm(["ssh", "web", "--", "mkdir -p /srv/share && echo shared > /srv/share/f.txt"]);
+      const mnt = join(tmp, "mnt");
+      const r = await tsm(["mount", "web:/srv/share", mnt]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      try {
+        expect(readFileSync(join(mnt, "f.txt"), "utf8")).toBe("shared\n");
+      } finally {
+        const u = await tsm(["mount", "-u", "web:/srv/share", mnt]);
+        expect(u.exitCode, u.stderr).toBe(0);
+      }
+      expect(existsSync(join(mnt, "f.txt"))).toBe(false);
+      expect(readFileSync(join(store, "machines", "web", "known_hosts"), "utf8")).toMatch(new RegExp(`^${host.ip.replace(/\./g, "\\.")} ssh-ed25519 AAAA`));
+    });
 
     it("a changed host key is refused until the user accepts it with ssh-trust", async () => {
       await host.exec(["sh", "-c", "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh"]);
