@@ -27,16 +27,16 @@ export function parseBool(name: string, value: string): boolean {
 
 export function flagOption(flag: DriverFlag): Option {
   // Defaults are applied by readFlags (after the environment), so they are only described here.
-  const described =
+  // The variable is named in the help text only: readFlags reads it, so that a bad value is reported by its name.
+  const withDefault =
     flag.default === undefined || flag.type === "boolean"
       ? flag.description
       : `${flag.description} (default: ${Array.isArray(flag.default) ? flag.default.join(",") : String(flag.default)})`;
+  const described = `${withDefault} (env: ${flag.env})`;
   const opt =
     flag.type === "boolean"
       ? new Option(`--${flag.name}`, described)
       : new Option(`--${flag.name} <${flag.type === "int" ? "n" : "value"}>`, described);
-  // Shown in help; readFlags reads the variable itself.
-  opt.envVar = flag.env;
   if (flag.type === "int") opt.argParser(parseIntFlag(flag.name));
   if (flag.type === "list") opt.argParser(collect);
   return opt;
