@@ -14,33 +14,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildNoCloudSeed } from '../../src/cloudinit/seed.js';
 import { generateTestKeyPair, type TestKeyPair } from '../bed/hosts.js';
-import { describeTestBed, testBedPrerequisites, which, type Prerequisites } from '../bed/prereqs.js';
+import { describeTestBed } from '../bed/prereqs.js';
 import { ensureVmImage, sha512File, VM_IMAGE_FILE, type VmImage, type VmImageKind } from './image.js';
-import { startVm, type TestVm } from './qemu.js';
-
-/** What building and booting these images needs on this machine. */
-export function vmPrerequisites(): Prerequisites {
-  const base = testBedPrerequisites(['image', 'ssh']);
-  const missing = [...base.missing];
-  const need = (cmd: string, pkg: string): void => {
-    if (!which(cmd)) missing.push(`\`${cmd}\` not found (apt-get install ${pkg})`);
-  };
-  need('qemu-system-x86_64', 'qemu-system-x86');
-  need('qemu-img', 'qemu-utils');
-  need('sfdisk', 'fdisk');
-  need('mkfs.ext4', 'e2fsprogs');
-  need('losetup', 'mount');
-  need('partx', 'util-linux');
-  need('fstrim', 'util-linux');
-  need('flock', 'util-linux');
-  if (!which('losetup') || !(() => { try { return statSync('/dev/loop-control').isCharacterDevice(); } catch { return false; } })()) {
-    missing.push('no loop device support (/dev/loop-control)');
-  }
-  return { ok: missing.length === 0, missing };
-}
+import { startVm, vmPrerequisites, type TestVm } from './qemu.js';
 
 const USER = 'docker';
-const scratch = mkdtempSync(join(tmpdir(), 'tsm-vm-test-'));
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'tsm-vm-test-'));
+});
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -54,6 +36,8 @@ function vmSuite(kind: VmImageKind): void {
     let key: TestKeyPair;
     let vm: TestVm | undefined;
     const hostname = `tsm-${kind.replace(/^debian12-/, '')}`;
+    // Both ways a driver may attach the seed: a CD-ROM on virtio-scsi, or a read-only virtio disk.
+    const seedDevice = kind === 'debian12-cloud' ? 'scsi-cd' : 'virtio-blk';
 
     beforeAll(async () => {
       key = await generateTestKeyPair(join(scratch, kind), { comment: `tsm-vm-test ${kind}` });
@@ -61,8 +45,8 @@ function vmSuite(kind: VmImageKind): void {
       image = await ensureVmImage(kind);
       report(`${kind}: ensureVmImage ${s(Date.now() - t)}; qcow2 ${(statSync(image.qcow2Path).size / 2 ** 20).toFixed(0)} MiB`);
       const seed = buildNoCloudSeed({ instanceId: `iid-${hostname}-${Date.now()}`, hostname, user: USER, authorizedKeys: [key.publicKey] });
-      vm = await startVm({ baseImage: image.qcow2Path, seed, name: hostname, diskSize: '6G' });
-      report(`${kind}: overlay ${vm.timings.overlayMs} ms, seed ${vm.timings.seedMs} ms, QEMU launch ${vm.timings.launchMs} ms (${vm.accel})`);
+      vm = await startVm({ baseImage: image.qcow2Path, seed, name: hostname, diskSize: '6G', seedDevice });
+      report(`${kind}: overlay ${vm.timings.overlayMs} ms, seed ${vm.timings.seedMs} ms, QEMU launch ${vm.timings.launchMs} ms (${vm.accel}, seed as ${seedDevice})`);
       const sshMs = await vm.waitForSsh({ user: USER, privateKeyPath: key.privateKeyPath, timeoutMs: 10 * 60_000 });
       report(`${kind}: QEMU start to SSH login as ${USER} ${s(sshMs)}`);
       const r = await vm.ssh(USER, key.privateKeyPath, 'cloud-init status --wait >/dev/null 2>&1; cloud-init status --long', { timeoutMs: 10 * 60_000 });
@@ -85,11 +69,14 @@ function vmSuite(kind: VmImageKind): void {
     });
 
     it('finishes cloud-init with status done', async () => {
-      const r = await vm!.ssh(USER, key.privateKeyPath, 'cloud-init status');
-      expect(r.stdout.trim()).toBe('status: done');
-      // cloud-init's own schema check of the seed's user-data.
+      const r = await vm!.ssh(USER, key.privateKeyPath, 'cloud-init status --long');
+      expect(r.stdout).toMatch(/^status: done$/m);
+      // Found on the device the seed was attached as.
+      expect(r.stdout).toContain(`DataSourceNoCloud [seed=${seedDevice === 'virtio-blk' ? '/dev/vdb' : '/dev/sr0'}]`);
+      // cloud-init's own schema check of the seed's user-data ("Valid cloud-config: system userdata" in 22.4).
       const schema = await vm!.ssh(USER, key.privateKeyPath, 'sudo -n cloud-init schema --system 2>&1');
-      expect(schema.stdout).toMatch(/Valid schema user-data/);
+      expect(schema.exitCode, schema.stdout).toBe(0);
+      expect(schema.stdout).toMatch(/^Valid (cloud-config|schema)/m);
     });
 
     it('has the hostname from the seed and the user with passwordless sudo', async () => {

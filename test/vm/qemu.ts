@@ -18,12 +18,13 @@
  * Note: `-nographic` cannot be combined with `-daemonize` (QEMU refuses), so the VM has
  * `-display none` and its serial port goes to serial.log.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCidataIso, type NoCloudSeed } from '../../src/cloudinit/seed.js';
+import { testBedPrerequisites, which, type Prerequisites } from '../bed/prereqs.js';
 import { run, runOk, sleep, type RunResult } from '../bed/util.js';
 
 export interface StartVmOptions {
@@ -141,6 +142,35 @@ function startWatchdog(pidFile: string): void {
   dog.stdin!.on('error', () => undefined);
   dog.unref();
   (dog.stdin as unknown as { unref?: () => void }).unref?.();
+}
+
+/**
+ * What building (ensureVmImage) and booting (startVm) test VMs needs on this machine: root,
+ * loop devices and the tools below. Use with describeTestBed().
+ */
+export function vmPrerequisites(): Prerequisites {
+  const base = testBedPrerequisites(['image', 'ssh']);
+  const missing = [...base.missing];
+  const need = (cmd: string, pkg: string): void => {
+    if (!which(cmd)) missing.push(`\`${cmd}\` not found (apt-get install ${pkg})`);
+  };
+  need('qemu-system-x86_64', 'qemu-system-x86');
+  need('qemu-img', 'qemu-utils');
+  need('sfdisk', 'fdisk');
+  need('mkfs.ext4', 'e2fsprogs');
+  need('losetup', 'mount');
+  need('partx', 'util-linux');
+  need('blkid', 'util-linux');
+  need('fstrim', 'util-linux');
+  need('flock', 'util-linux');
+  let loops = false;
+  try {
+    loops = statSync('/dev/loop-control').isCharacterDevice();
+  } catch {
+    /* none */
+  }
+  if (!loops) missing.push('no loop device support (/dev/loop-control)');
+  return { ok: missing.length === 0, missing };
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

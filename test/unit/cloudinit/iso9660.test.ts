@@ -2,12 +2,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCidataIso, buildIso9660, buildNoCloudSeed, level1Name, writeCidataIso } from "../../../src/cloudinit/seed.js";
 import { describeWithPrereqs, missingPrereqs } from "../../helpers/prereq.js";
 import { readIso } from "./iso-reader.js";
 
-const scratch = mkdtempSync(path.join(tmpdir(), "tsm-cidata-"));
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(path.join(tmpdir(), "tsm-cidata-"));
+});
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const DATE = new Date("2024-05-06T07:08:09.120Z");
@@ -85,8 +88,11 @@ function tool(cmd: string, args: string[]): string {
 }
 
 describeWithPrereqs("the cidata image as standard tools read it", missingPrereqs(["isoinfo", "xorriso", "blkid"]), () => {
-  const iso = path.join(scratch, "tools.iso");
-  writeFileSync(iso, buildCidataIso(seed, { date: DATE }));
+  let iso: string;
+  beforeAll(() => {
+    iso = path.join(scratch, "tools.iso");
+    writeFileSync(iso, buildCidataIso(seed, { date: DATE }));
+  });
 
   it("blkid sees an iso9660 filesystem labelled cidata (how cloud-init finds it)", () => {
     const out = tool("blkid", ["-p", "-o", "export", iso]);
