@@ -8,12 +8,15 @@ const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkOdE4Z3Rt0k0R0b2tlbi1mb3ItdGV
 const base: NoCloudSeedOptions = { instanceId: "iid-tsm-0001", hostname: "default", authorizedKeys: [KEY] };
 
 /** Parses YAML with PyYAML, the parser cloud-init itself uses, and returns the result as JSON. */
+// Debian's python3 first (python3-yaml is installed for it by .ci/run), then whatever python3 is on PATH.
+const python = ["/usr/bin/python3", "python3"].find((p) => spawnSync(p, ["-c", "import yaml"]).status === 0);
+
 function pyyaml(text: string): unknown {
-  const r = spawnSync("python3", ["-c", "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))"], { input: text, encoding: "utf8" });
+  const r = spawnSync(python!, ["-c", "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))"], { input: text, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`PyYAML failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
-const havePyYaml = spawnSync("python3", ["-c", "import yaml"]).status === 0;
+const havePyYaml = python !== undefined;
 
 describe("buildNoCloudSeed", () => {
   it("renders the exact cloud-config and meta-data", () => {
