@@ -76,15 +76,18 @@ export function swarmOptFields(role: SwarmRequest["role"], opts: readonly string
   return fields;
 }
 
-/** Checks the flag combination; undefined when no swarm was asked for. */
-export function swarmRequest(flags: {
+/** The Swarm flags of `create`, as parsed. */
+export interface SwarmFlags {
   swarm?: boolean;
   swarmMaster?: boolean;
   swarmJoin?: string;
   swarmManager?: boolean;
   swarmAddr?: string;
   swarmOpt?: string[];
-}): SwarmRequest | undefined {
+}
+
+/** Checks the flag combination; undefined when no swarm was asked for. */
+export function swarmRequest(flags: SwarmFlags): SwarmRequest | undefined {
   const { swarm, swarmMaster, swarmJoin, swarmManager, swarmAddr } = flags;
   const opts = flags.swarmOpt ?? [];
   let request: SwarmRequest | undefined;

@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from "commander";
 import type { DriverDescriptor } from "../../core/driver.js";
+import type { SwarmFlags } from "../../core/swarm.js";
 import { PreCreateCheckError, UsageError } from "../../core/errors.js";
 import { DEFAULT_INSTALL_URL, validateMachineName } from "../../core/machine.js";
 import type { CliContext } from "../program.js";
@@ -25,7 +26,7 @@ export function scanDriverName(argv: readonly string[], env: Readonly<Record<str
   return env.TSM_DRIVER || undefined;
 }
 
-interface CoreFlags {
+interface CoreFlags extends SwarmFlags {
   driver?: string;
   engineInstallMethod: string;
   engineInstallUrl: string;
@@ -37,12 +38,6 @@ interface CoreFlags {
   engineEnv?: string[];
   engineStorageDriver: string;
   tlsSan?: string[];
-  swarm?: boolean;
-  swarmMaster?: boolean;
-  swarmJoin?: string;
-  swarmManager?: boolean;
-  swarmAddr?: string;
-  swarmOpt?: string[];
 }
 
 const LIST_FLAGS: ReadonlyArray<[keyof CoreFlags, string]> = [
