@@ -33,7 +33,10 @@ const lazyChildProcessForCommander = {
   },
 };
 
-rmSync("dist", { recursive: true, force: true });
+// TSM_DIST builds elsewhere (relative to the checkout), so parallel test runs do not
+// delete each other's bundle; the default is dist/.
+const out = process.env.TSM_DIST || "dist";
+rmSync(out, { recursive: true, force: true });
 
 // Heavy modules stay out of the start-up bundle: the CommonJS ones are
 // required from node_modules when first needed; execa, which is ESM-only, is
@@ -49,7 +52,7 @@ const execaAsVendorFile = {
 
 await build({
   entryPoints: ["src/cli/main.ts"],
-  outfile: "dist/tsm-main.cjs",
+  outfile: `${out}/tsm-main.cjs`,
   bundle: true,
   platform: "node",
   target: "node20",
@@ -70,12 +73,12 @@ await build({
   logLevel: "warning",
 });
 // dist/tsm.cjs is the command: a small loader that runs the bundle through V8's code cache.
-copyFileSync("scripts/loader.cjs", "dist/tsm.cjs");
-chmodSync("dist/tsm.cjs", 0o755);
+copyFileSync("scripts/loader.cjs", `${out}/tsm.cjs`);
+chmodSync(`${out}/tsm.cjs`, 0o755);
 
 await build({
   stdin: { contents: 'export * from "execa";', resolveDir: ".", loader: "js" },
-  outfile: "dist/vendor-execa.cjs",
+  outfile: `${out}/vendor-execa.cjs`,
   bundle: true,
   platform: "node",
   target: "node20",
@@ -87,7 +90,7 @@ await build({
 
 await build({
   entryPoints: ["bench/run.ts"],
-  outfile: "dist/bench.mjs",
+  outfile: `${out}/bench.mjs`,
   bundle: true,
   platform: "node",
   target: "node20",

@@ -9,7 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const TSM_BIN = path.join(ROOT, "dist", "tsm.cjs");
+/** The built command; TSM_DIST (as for scripts/build.mjs) points tests at another build. */
+export const TSM_BIN = path.join(path.resolve(ROOT, process.env.TSM_DIST || "dist"), "tsm.cjs");
 
 export interface RunResult {
   stdout: string;
