@@ -42,6 +42,12 @@ export interface NoCloudSeedOptions {
    * Without it cloud-init's fallback applies: DHCP on the first NIC.
    */
   networkConfig?: { readonly [key: string]: YamlValue | undefined };
+  /**
+   * The SSH host key the guest must use (OpenSSH private key file text and its public key
+   * line). With it cloud-init installs exactly this key and generates none, so the client
+   * knows the host key before first contact: no trust-on-first-use.
+   */
+  hostKey?: { readonly type: "ed25519"; readonly privateKey: string; readonly publicKey: string };
 }
 
 export interface NoCloudSeed {
@@ -93,6 +99,12 @@ export function buildNoCloudSeed(opts: NoCloudSeedOptions): NoCloudSeed {
     check(typeof k === "string" && k.trim() !== "" && !/[\0\r\n\u2028\u2029\u0085]/.test(k), "authorized key", k, "one non-empty line per key");
   }
   for (const g of opts.groups ?? []) check(typeof g === "string" && USER_RE.test(g), "group name", g, "a lower-case POSIX group name");
+  const hk = opts.hostKey;
+  if (hk) {
+    check(hk.type === "ed25519", "host key type", hk.type, "ed25519");
+    check(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$/.test(hk.privateKey), "host private key", "(hidden)", "an OpenSSH private key file");
+    check(/^ssh-ed25519 [A-Za-z0-9+/]+=*( [\x21-\x7e]+)?$/.test(hk.publicKey.trim()), "host public key", hk.publicKey, "one ssh-ed25519 public key line");
+  }
 
   const userData =
     "#cloud-config\n" +
@@ -104,9 +116,12 @@ export function buildNoCloudSeed(opts: NoCloudSeedOptions): NoCloudSeed {
       manage_etc_hosts: true,
       ssh_pwauth: false,
       disable_root: true,
-      // Host keys cloud-init generates at first boot (its default adds DSA, which OpenSSH no
+      // Given a host key, cloud-init deletes the image's keys and installs exactly that one.
+      // Otherwise it generates these at first boot (its default adds DSA, which OpenSSH no
       // longer offers; under emulation every key costs seconds).
-      ssh_genkeytypes: ["ed25519", "ecdsa", "rsa"],
+      ssh_deletekeys: true,
+      ssh_keys: hk ? { ed25519_private: hk.privateKey.endsWith("\n") ? hk.privateKey : `${hk.privateKey}\n`, ed25519_public: hk.publicKey.trim() } : undefined,
+      ssh_genkeytypes: hk ? [] : ["ed25519", "ecdsa", "rsa"],
       users: [
         {
           name: user,

@@ -31,6 +31,7 @@ describe("buildNoCloudSeed", () => {
         "manage_etc_hosts: true",
         "ssh_pwauth: false",
         "disable_root: true",
+        "ssh_deletekeys: true",
         "ssh_genkeytypes:",
         '  - "ed25519"',
         '  - "ecdsa"',
@@ -153,10 +154,21 @@ describeWithPrereqs("seed documents as cloud-init's YAML parser (PyYAML) reads t
       manage_etc_hosts: true,
       ssh_pwauth: false,
       disable_root: true,
+      ssh_deletekeys: true,
       ssh_genkeytypes: ["ed25519", "ecdsa", "rsa"],
       users: [{ name: "docker", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true, no_user_group: true, groups: ["docker"], ssh_authorized_keys: [KEY] }],
     });
     expect(pyyaml(seed.metaData)).toEqual({ "instance-id": "iid-tsm-0001", "local-hostname": "default" });
+  });
+
+  it("installs a given host key exactly and generates none", async () => {
+    const { generateSshKeyPair } = await import("../../../src/ssh/keygen.js");
+    const hk = await generateSshKeyPair("host");
+    const seed = buildNoCloudSeed({ ...base, hostKey: { type: "ed25519", privateKey: hk.privateKey, publicKey: hk.publicKey } });
+    const doc = pyyaml(seed.userData) as Record<string, unknown>;
+    expect(doc.ssh_keys).toEqual({ ed25519_private: hk.privateKey, ed25519_public: hk.publicKey });
+    expect(doc.ssh_genkeytypes).toEqual([]);
+    expect(doc.ssh_deletekeys).toBe(true);
   });
 
   it("keeps hostile values as single strings, never as keys", () => {
