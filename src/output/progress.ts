@@ -3,12 +3,20 @@
  * line (spinner and elapsed time) that becomes "✔ step (1.2s)" when the next
  * step starts; elsewhere (pipes, CI logs) every step is a plain line, as it
  * happens. Other lines (warnings, debug) are printed above the live line.
+ * `update` rewrites the current step's text in place (a download's progress
+ * bar); on plain output it is one more line, so callers throttle it.
  */
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 export interface Progress {
   /** A new step begins; the previous one is done. */
   step(text: string): void;
+  /**
+   * New text for the current step, which is not done yet: on a terminal the live
+   * line is redrawn (the step keeps its start time); elsewhere it is a plain
+   * line, so call it sparingly. Without a current step it starts one.
+   */
+  update(text: string): void;
   /** A line that is not a step (debug, warning). */
   note(text: string): void;
   /** Raw stderr text (messages, prompts) that must not be mixed into a live line. */
@@ -20,6 +28,7 @@ export interface Progress {
 export function plainProgress(write: (text: string) => void): Progress {
   return {
     step: (text) => write(`${text}\n`),
+    update: (text) => write(`${text}\n`),
     note: (text) => write(`${text}\n`),
     above: write,
     finish: () => undefined,
@@ -47,6 +56,15 @@ export class LiveProgress implements Progress {
     }
   }
 
+  update(text: string): void {
+    if (!this.#current) {
+      this.step(text);
+      return;
+    }
+    this.#current.text = text;
+    this.#render(false);
+  }
+
   note(text: string): void {
     this.above(`${text}\n`);
   }
@@ -67,9 +85,9 @@ export class LiveProgress implements Progress {
     return `${((this.now() - (this.#current?.started ?? this.now())) / 1000).toFixed(1)}s`;
   }
 
-  #render(): void {
+  #render(advance = true): void {
     if (!this.#current) return;
-    this.#frame = (this.#frame + 1) % FRAMES.length;
+    if (advance) this.#frame = (this.#frame + 1) % FRAMES.length;
     this.write(`\r\x1b[2K${FRAMES[this.#frame]} ${this.#current.text} ${this.#elapsed()}`);
   }
 
@@ -85,6 +103,7 @@ export function lazyProgress(choose: () => Progress, fallback: (text: string) =>
   let impl: Progress | undefined;
   return {
     step: (text) => (impl ??= choose()).step(text),
+    update: (text) => (impl ??= choose()).update(text),
     note: (text) => (impl ??= choose()).note(text),
     above: (text) => (impl ? impl.above(text) : fallback(text)),
     finish: (ok) => impl?.finish(ok),
