@@ -196,6 +196,8 @@ function describeFetchError(err: unknown): string {
     UND_ERR_CONNECT_TIMEOUT: "connection timed out",
     ECONNRESET: "connection reset",
     UND_ERR_SOCKET: "connection closed",
+    UND_ERR_HEADERS_TIMEOUT: "the server did not answer in time",
+    UND_ERR_BODY_TIMEOUT: "the server stopped sending data",
     CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
     DEPTH_ZERO_SELF_SIGNED_CERT: "the server's TLS certificate is self-signed",
     UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's TLS certificate cannot be verified",

@@ -159,6 +159,19 @@ describe("ensureImage over HTTP", () => {
     server = await startServer(); // for afterEach
   });
 
+  it("reports a connection that breaks midway, and keeps nothing", async () => {
+    server.route("/img/SHA512SUMS", serve(`${sha512(image)}  ${NAME}\n`));
+    server.route(`/img/${NAME}`, (_req, res) => {
+      res.writeHead(200, { "content-length": String(image.length) });
+      res.write(image.subarray(0, 64 * 1024), () => setTimeout(() => res.socket?.destroy(), 20));
+    });
+    const err = await rejection(ensureImage(opts()));
+    expect(err.code).toBe("IMAGE_DOWNLOAD_FAILED");
+    expect(err.message).toMatch(new RegExp(`^Download of ${server.base}/img/${NAME} broke off after \\d+(\\.\\d)? KiB: connection closed$`));
+    expect(err.message).not.toContain("\n");
+    expect(await cacheContents(cacheDir)).toEqual([]);
+  });
+
   it("downloads without a Content-Length (chunked), reporting an unknown total", async () => {
     server.route(`/img/${NAME}`, serve(image, { contentLength: false }));
     server.route("/img/SHA512SUMS", serve(`${sha512(image)} *${NAME}\n`));
