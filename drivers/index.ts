@@ -6,5 +6,6 @@
 import type { DriverDescriptor } from "../src/core/driver.js";
 import { genericDriver } from "./generic/index.js";
 import { noneDriver } from "./none/index.js";
+import { virtualboxDriver } from "./virtualbox/index.js";
 
-export const builtinDrivers: readonly DriverDescriptor[] = [genericDriver, noneDriver];
+export const builtinDrivers: readonly DriverDescriptor[] = [genericDriver, noneDriver, virtualboxDriver];
