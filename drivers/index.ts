@@ -7,5 +7,6 @@ import type { DriverDescriptor } from "../src/core/driver.js";
 import { genericDriver } from "./generic/index.js";
 import { noneDriver } from "./none/index.js";
 import { virtualboxDriver } from "./virtualbox/index.js";
+import { qemuDriver } from "./qemu/index.js";
 
-export const builtinDrivers: readonly DriverDescriptor[] = [genericDriver, noneDriver, virtualboxDriver];
+export const builtinDrivers: readonly DriverDescriptor[] = [genericDriver, noneDriver, virtualboxDriver, qemuDriver];

@@ -20,6 +20,7 @@ import { registerCreate } from "./commands/create.js";
 import { registerEnv } from "./commands/env.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerIp } from "./commands/ip.js";
+import { registerLogs } from "./commands/logs.js";
 import { registerLs } from "./commands/ls.js";
 import { registerPower } from "./commands/power.js";
 import { registerRegenerateCerts } from "./commands/regenerate-certs.js";
@@ -124,6 +125,7 @@ export function createProgram(deps: ProgramDeps): Command {
     registerEnv,
     registerInspect,
     registerIp,
+    registerLogs,
     registerLs,
     registerMount,
     registerPower,

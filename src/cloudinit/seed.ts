@@ -103,7 +103,7 @@ export function buildNoCloudSeed(opts: NoCloudSeedOptions): NoCloudSeed {
   if (hk) {
     check(hk.type === "ed25519", "host key type", hk.type, "ed25519");
     check(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$/.test(hk.privateKey), "host private key", "(hidden)", "an OpenSSH private key file");
-    check(/^ssh-ed25519 [A-Za-z0-9+/]+=*( [\x21-\x7e]+)?$/.test(hk.publicKey.trim()), "host public key", hk.publicKey, "one ssh-ed25519 public key line");
+    check(/^ssh-ed25519 [A-Za-z0-9+/]+=*( [\x20-\x7e]+)?$/.test(hk.publicKey.trim()), "host public key", hk.publicKey, "one ssh-ed25519 public key line");
   }
 
   const userData =

@@ -10,7 +10,7 @@
  * record stays (the host may exist) and the error tells the user how to retry
  * or remove it.
  */
-import { certOrganization, ensureCaAndClient, serverSans, writeMachineCerts } from "../certs/bootstrap.js";
+import { certOrganization, ensureCaAndClient, writeMachineCerts } from "../certs/bootstrap.js";
 import type { FlagValues } from "./driver.js";
 import { isTsmError, MachineExistsError, PreCreateCheckError, TsmError, toTsmError } from "./errors.js";
 import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "./machine.js";
@@ -71,14 +71,18 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       await store.save({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
       driverStarted = true;
       await machine.driver.create(ctx);
-      await store.save({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
-      const address = await machine.driver.getIp(ctx);
+      // A guest whose host key the driver chose (a VM's seed) is pinned before first contact.
+      const hostKey = machine.driver.expectedHostKey?.();
+      const created: MachineRecord = { ...record, driver: { name: descriptor.name, config: machine.driver.config() }, ...(hostKey ? { ssh: { hostKey } } : {}) };
+      await store.save(created);
+      (machine as { record: MachineRecord }).record = created;
       log("Issuing the machine's server certificate...");
+      const { machineSans } = await import("./regenerate-certs.js");
       await writeMachineCerts(store.paths, {
         name: req.name,
         organization,
         bootstrap,
-        sans: serverSans(address, req.tlsSans),
+        sans: await machineSans(machine, ctx),
         now: session.now(),
       });
       if (machine.driver.features.provisionable) {
@@ -98,6 +102,10 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         await store.remove(req.name).catch(() => undefined);
         throw toTsmError(err, `Error creating machine "${req.name}"`);
       }
+      // Keep what the driver got to (ports, disks), so `provision`, `start` and `rm` find it.
+      await store
+        .save({ ...machine.record, driver: { name: descriptor.name, config: machine.driver.config() } })
+        .catch(() => undefined);
       const cause = toTsmError(err);
       throw new TsmError("CREATE_FAILED", `Error creating machine "${req.name}": ${cause.message}`, {
         cause: err,

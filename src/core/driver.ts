@@ -36,6 +36,8 @@ export interface DriverFeatures {
   readonly powerControl: boolean;
   /** true when provisioning over SSH applies (generic, VMs); false for `none`. */
   readonly provisionable: boolean;
+  /** true for VMs booted with a cloud-init seed: provisioning first waits for cloud-init to finish. */
+  readonly firstBoot?: boolean;
 }
 
 /** Per-call context: cancellation and progress. */
@@ -45,6 +47,8 @@ export interface OpContext {
   log(line: string): void;
   /** A detail line shown only with --debug. */
   debug(line: string): void;
+  /** Where live progress (a download bar) may be drawn; absent in tests and quiet contexts. */
+  readonly display?: { readonly progress: import("../output/progress.js").Progress; readonly isTty: boolean };
 }
 
 /** What a driver may use from its surroundings. */
@@ -84,6 +88,25 @@ export interface Driver {
   getIp(ctx: OpContext): Promise<string>;
   /** The engine endpoint as `tcp://host:port`; local state only, like getIp. */
   getUrl(ctx: OpContext): Promise<string>;
+  /**
+   * The address other machines reach this one at, when it differs from getIp (a VM whose
+   * clients use a port forward on 127.0.0.1): swarm advertises it, and the server
+   * certificate names it too.
+   */
+  getPeerIp?(ctx: OpContext): Promise<string>;
+  /**
+   * The guest's SSH host key ("<type> SHA256:<b64>") when the driver gave it to the guest
+   * itself (a VM's first-boot seed): core pins it before the first connection, so even the
+   * first contact is verified. Known after create.
+   */
+  expectedHostKey?(): string | undefined;
+  /** The machine's serial console log file (VMs), for `tsm logs`. */
+  consoleLogPath?(): string;
+  /**
+   * Powers the machine on and waits until SSH answers. A driver may update its settings
+   * (a new address); core saves `config()` afterwards and re-issues the server certificate
+   * when getIp() is no longer among its names.
+   */
   start(ctx: OpContext): Promise<void>;
   stop(ctx: OpContext): Promise<void>;
   kill(ctx: OpContext): Promise<void>;

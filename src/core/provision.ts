@@ -37,6 +37,7 @@ function provisionInput(machine: Machine, ctx: OpContext): ProvisionInput {
     certs: machineCerts(machine),
     log: (step) => ctx.log(step),
     signal: ctx.signal,
+    waitForFirstBoot: machine.driver.features.firstBoot === true,
   };
 }
 

@@ -5,13 +5,24 @@
  * the old CA; the user is told which, so nothing silently breaks.
  */
 import { certOrganization, ensureCaAndClient, serverSans, writeMachineCerts } from "../certs/bootstrap.js";
+import type { OpContext } from "./driver.js";
 import { settleEach, throwFailures } from "./multi.js";
-import { openMachine } from "./open.js";
+import { openMachine, type Machine } from "./open.js";
 import { installCertsOnHost } from "./provision.js";
 import { opContext, type Session } from "./session.js";
 
 export interface RegenerateOptions {
   clientCerts: boolean;
+}
+
+/**
+ * The names a machine's server certificate must cover: its address, the address other
+ * machines use (VMs behind a port forward), localhost, 127.0.0.1 and its --tls-san values.
+ */
+export async function machineSans(machine: Machine, ctx: OpContext): Promise<string[]> {
+  const address = await machine.driver.getIp(ctx);
+  const peer = machine.driver.getPeerIp ? await machine.driver.getPeerIp(ctx) : "";
+  return serverSans(address, [peer, ...machine.record.tls.sans]);
 }
 
 export async function regenerateCerts(session: Session, names: readonly string[], options: RegenerateOptions): Promise<void> {
@@ -31,12 +42,11 @@ export async function regenerateCerts(session: Session, names: readonly string[]
       const machine = await openMachine(session, name);
       const ctx = opContext(session, name);
       io.err(`Regenerating TLS certificates for ${name}\n`);
-      const address = await machine.driver.getIp(ctx);
       await writeMachineCerts(store.paths, {
         name,
         organization,
         bootstrap,
-        sans: serverSans(address, machine.record.tls.sans),
+        sans: await machineSans(machine, ctx),
         clientAuth: machine.record.swarm !== undefined,
         now: session.now(),
       });

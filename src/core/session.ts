@@ -37,5 +37,15 @@ export function opContext(session: Session, machineName?: string, signal: AbortS
     debug: (line) => {
       if (session.debug) session.progress.note(`${prefix}DBG | ${line}`);
     },
+    display: {
+      isTty: session.io.stderrIsTTY,
+      progress: {
+        step: (t) => session.progress.step(`${prefix}${t}`),
+        update: (t) => session.progress.update(`${prefix}${t}`),
+        note: (t) => session.progress.note(t),
+        above: (t) => session.progress.above(t),
+        finish: (ok) => session.progress.finish(ok),
+      },
+    },
   };
 }

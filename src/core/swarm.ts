@@ -6,6 +6,7 @@
  * to the joining engine, and never stored, printed or logged.
  */
 import { engineRequest, EngineApiError, type EngineEndpoint } from "../docker/engine-api.js";
+import type { OpContext } from "./driver.js";
 import { machineTlsConnection } from "./connection.js";
 import { MachineStateError, PreCreateCheckError, TsmError, UsageError } from "./errors.js";
 import type { SwarmOptions } from "./machine.js";
@@ -145,7 +146,7 @@ export async function checkJoinTarget(session: Session, request: SwarmRequest): 
 export async function applySwarm(session: Session, machine: Machine, request: SwarmRequest): Promise<SwarmOptions> {
   const ctx = opContext(session, machine.record.name);
   const endpoint = await endpointOf(session, machine);
-  const address = request.advertiseAddr ?? (await machine.driver.getIp(ctx));
+  const address = request.advertiseAddr ?? (await peerAddress(machine, ctx));
   if (request.role === "master") {
     ctx.log("Starting a Swarm mode cluster...");
     await engineRequest(endpoint, "/swarm/init", {
@@ -167,7 +168,7 @@ export async function applySwarm(session: Session, machine: Machine, request: Sw
     body: {
       ListenAddr: `0.0.0.0:${SWARM_PORT}`,
       AdvertiseAddr: `${address}:${SWARM_PORT}`,
-      RemoteAddrs: managers.length > 0 ? managers : [`${await master.driver.getIp(ctx)}:${SWARM_PORT}`],
+      RemoteAddrs: managers.length > 0 ? managers : [`${await peerAddress(master, ctx)}:${SWARM_PORT}`],
       JoinToken: request.role === "manager" ? cluster.JoinTokens.Manager : cluster.JoinTokens.Worker,
       ...swarmOptFields(request.role, request.opts),
     },
@@ -301,4 +302,9 @@ async function removeNode(endpoint: EngineEndpoint, nodeId: string, signal: Abor
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+/** Where other nodes reach a machine: its peer address (VMs behind a port forward), else its address. */
+async function peerAddress(machine: Machine, ctx: OpContext): Promise<string> {
+  return machine.driver.getPeerIp ? machine.driver.getPeerIp(ctx) : machine.driver.getIp(ctx);
 }

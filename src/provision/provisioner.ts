@@ -57,6 +57,8 @@ export interface ProvisionInput {
   /** One line per step, e.g. "Installing Docker Engine (distribution packages: docker.io)...". */
   log(step: string): void;
   signal?: AbortSignal;
+  /** A VM booted with a cloud-init seed: wait for cloud-init to finish before changing anything (it may still be setting up users, disks or apt). */
+  waitForFirstBoot?: boolean;
 }
 
 export interface ProvisionResult {
@@ -70,6 +72,7 @@ export interface ProvisionResult {
 /** Steps: the id tags the script ("# tsm: <id>"), `what` completes "Provisioning failed while trying to ...". */
 export const STEPS = {
   sudo: { id: "sudo-check", what: "check for passwordless sudo" },
+  firstBoot: { id: "first-boot", what: "wait for the first boot (cloud-init) to finish" },
   probe: { id: "probe", what: "read the host's configuration" },
   hostname: { id: "hostname", what: "set the host name" },
   install: { id: "install", what: "install Docker Engine" },
@@ -81,6 +84,21 @@ export const STEPS = {
   logTail: { id: "log-tail", what: "read Docker Engine's log" },
 } as const;
 export type Step = (typeof STEPS)[keyof typeof STEPS];
+
+/**
+ * Waits for cloud-init (when the host has it) and prints its final status word ("done",
+ * "error", "degraded"...), or "absent". `status --wait` exits non-zero for an error in
+ * any module; that is reported, not fatal: the user and keys were set up, or SSH would
+ * not have let us in.
+ */
+export const FIRST_BOOT_SCRIPT = [
+  "if command -v cloud-init >/dev/null 2>&1; then",
+  "  cloud-init status --wait >/dev/null 2>&1 || true",
+  "  cloud-init status 2>/dev/null | sed -n 's/^status: *//p'",
+  "else",
+  "  echo absent",
+  "fi",
+].join("\n");
 
 /** Appended to PATH so that sbin tools resolve for a root login whose PATH lacks them (sudo's secure_path has them). */
 const PATH_PRELUDE = 'PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"; export PATH';
@@ -331,6 +349,12 @@ export async function provision(remote: Remote, input: ProvisionInput): Promise<
   if (!MACHINE_NAME.test(input.machineName)) throw new InvalidMachineNameError(input.machineName);
   const sh = new HostShell(remote, input.signal);
   await sh.checkPrivileges();
+  if (input.waitForFirstBoot) {
+    input.log("Waiting for the first boot (cloud-init) to finish...");
+    const r = await sh.run(STEPS.firstBoot, FIRST_BOOT_SCRIPT, { timeoutMs: 20 * 60_000 });
+    const status = r.stdout.trim().split("\n").pop() ?? "";
+    if (status !== "" && status !== "done" && status !== "absent") input.log(`cloud-init finished with status "${status}" (details: tsm ssh ${input.machineName} sudo cloud-init status --long)`);
+  }
   input.log("Detecting the operating system...");
   let facts = await sh.probe();
   const os = detectFamily(parseOsRelease(facts.osRelease ?? ""));
@@ -389,6 +413,12 @@ export async function engineLogTail(remote: Remote, lines = 50): Promise<string>
 export async function upgradeEngine(remote: Remote, input: ProvisionInput): Promise<void> {
   const sh = new HostShell(remote, input.signal);
   await sh.checkPrivileges();
+  if (input.waitForFirstBoot) {
+    input.log("Waiting for the first boot (cloud-init) to finish...");
+    const r = await sh.run(STEPS.firstBoot, FIRST_BOOT_SCRIPT, { timeoutMs: 20 * 60_000 });
+    const status = r.stdout.trim().split("\n").pop() ?? "";
+    if (status !== "" && status !== "done" && status !== "absent") input.log(`cloud-init finished with status "${status}" (details: tsm ssh ${input.machineName} sudo cloud-init status --long)`);
+  }
   input.log("Detecting the operating system...");
   const before = await sh.probe();
   const os = detectFamily(parseOsRelease(before.osRelease ?? ""));

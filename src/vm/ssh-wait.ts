@@ -59,8 +59,15 @@ export async function waitForSshBanner(opts: WaitForSshOptions): Promise<void> {
       throw new SshWaitError("SSH_TIMEOUT", `${what} did not answer on SSH within ${Math.round(opts.timeoutMs / 1000)} s`);
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, opts.intervalMs ?? 1000);
-      opts.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        opts.signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, opts.intervalMs ?? 1000);
+      opts.signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 }

@@ -60,6 +60,10 @@ export function registerPower(program: Command, ctx: CliContext): void {
             throw new MachineStateError(verb.already.message(m.record.name));
           }
           await verb.run(m.driver, opCtx);
+          if (m.driver.features.powerControl && (verb.name === "start" || verb.name === "restart")) {
+            const { afterStart } = await import("../../core/after-start.js");
+            await afterStart(session, m, opCtx);
+          }
         });
         if (verb.after && results.some((r) => r.ok)) session.io.err(`${verb.after}\n`);
         throwFailures(results);

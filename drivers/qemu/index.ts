@@ -1,0 +1,38 @@
+/**
+ * The `qemu` driver: local virtual machines under QEMU (KVM, HVF or TCG), booted from a
+ * verified cloud image with a cloud-init seed, reached through port forwards on
+ * 127.0.0.1, and provisioned over SSH like any server. The descriptor is cheap to load;
+ * the machine operations (driver.ts) load on `open`.
+ */
+import { existsSync } from "node:fs";
+import type { DriverDescriptor } from "../../src/core/driver.js";
+import { defaultCloudImageUrl } from "../../src/images/source.js";
+import { QemuConfigSchema, QEMU_FLAGS, qemuSettingsFromFlags } from "./settings.js";
+
+export const qemuDriver: DriverDescriptor = {
+  name: "qemu",
+  description: "A local virtual machine under QEMU (KVM or HVF when available, else TCG emulation), from a Debian cloud image",
+  localVm: true,
+  flags: QEMU_FLAGS,
+  async isAvailable(host) {
+    const { which } = await import("./tools.js");
+    const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
+    return (await which(String(host.env.QEMU_BINARY || `qemu-system-${arch}`), host.env)) !== undefined;
+  },
+  settingsFromFlags(values) {
+    const config = qemuSettingsFromFlags(values, {
+      arch: process.arch,
+      firmwareExists: existsSync,
+      defaultImageUrl: (arch) => defaultCloudImageUrl(arch, "genericcloud", "qcow2"),
+    });
+    return { config: { ...config }, enginePort: config.enginePort };
+  },
+  checkConfig(config) {
+    const parsed = QemuConfigSchema.safeParse(config);
+    return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  },
+  async open(config, host) {
+    const { QemuDriver } = await import("./driver.js");
+    return new QemuDriver(QemuConfigSchema.parse(config), host);
+  },
+};
