@@ -154,7 +154,7 @@ function stopTimeoutMs(env: Readonly<Record<string, string | undefined>>): numbe
 
 export class VirtualBoxDriver implements Driver {
   readonly name = "virtualbox";
-  readonly features = { powerControl: true, provisionable: true } as const;
+  readonly features = { powerControl: true, provisionable: true, firstBoot: true } as const;
   #vbm: VBoxManage | undefined;
   /** The base VDI found by preCreateCheck, for create. */
   #base: { vdi: string; sizeBytes: number } | undefined;
