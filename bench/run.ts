@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const TSM = path.join(ROOT, "dist", "tsm.cjs");
+const TSM = path.join(ROOT, process.env.TSM_DIST || "dist", "tsm.cjs");
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 
 function run(args: readonly string[], env: Record<string, string>): Promise<{ ms: number; code: number; stdout: string }> {
@@ -143,6 +143,8 @@ async function main(): Promise<void> {
   await rm(mute, { recursive: true, force: true });
 
   await benchGenericCreate();
+  const { benchQemu } = await import("./qemu.js");
+  await benchQemu(TSM);
 }
 
 /**
