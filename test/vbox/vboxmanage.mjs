@@ -65,6 +65,7 @@
  *   VBOX_STANDIN_IGNORE_ACPI=1         the guest ignores the ACPI power button
  *   VBOX_STANDIN_GUEST=container       back running VMs with test-bed containers (below)
  *   VBOX_STANDIN_GUEST_IMAGE=tag       the container image (test/bed's debian12-systemd-docker)
+ *   VBOX_STANDIN_DOCKER=path           the docker CLI for container guests (default /usr/bin/docker)
  *
  * Container guests: startvm runs the image with systemd as PID 1 on a docker network whose
  * subnet and gateway are the host-only adapter's (created on first use), at the address the
@@ -1155,7 +1156,7 @@ const commands = {
         if (process.env.VBOX_STANDIN_IGNORE_ACPI === '1') break;
         if (container) {
           // The guest shuts down on its own time; VBoxManage returns at once.
-          const child = spawn('docker', ['stop', '--time', '90', vm.guest.container], { detached: true, stdio: 'ignore' });
+          const child = spawn(DOCKER, ['stop', '--time', '90', vm.guest.container], { detached: true, stdio: 'ignore' });
           child.unref();
           setState(vm, 'stopping');
         } else {
@@ -1245,9 +1246,16 @@ function lease(d, mac) {
 
 // ------------------------------------------------------------------------------------------ container guests
 
+/**
+ * The docker CLI for container guests: $VBOX_STANDIN_DOCKER, else Debian's /usr/bin/docker (the
+ * client of the docker.io the test bed runs; a newer client in /usr/local/bin refuses
+ * per-network MAC addresses against that engine's API 1.41), else docker from PATH.
+ */
+const DOCKER = process.env.VBOX_STANDIN_DOCKER || (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
+
 function docker(args, { check = true, input } = {}) {
   try {
-    return execFileSync('docker', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
+    return execFileSync(DOCKER, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
   } catch (e) {
     if (!check) return '';
     fail(`Guest backend: docker ${args.slice(0, 2).join(' ')} failed: ${String(e.stderr || e.message).trim().split('\n').pop()}`);
