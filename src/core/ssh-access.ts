@@ -29,7 +29,9 @@ export function sshDeadlineMs(env: Readonly<Record<string, string | undefined>>)
 export async function connectMachine(session: Session, machine: Machine, options: ConnectOptions = {}): Promise<SshSession> {
   const ctx = opContext(session, machine.record.name);
   const endpoint = await machine.driver.getSshEndpoint(ctx);
-  const pinned = machine.record.ssh?.hostKey;
+  // A key the driver gave the guest itself (a VM's seed) is as good as a pinned one, even
+  // before core has saved it in the record (the driver's own create connects first).
+  const pinned = machine.record.ssh?.hostKey ?? machine.driver.expectedHostKey?.();
   const ssh = await session.ssh({
     target: { host: endpoint.host, port: endpoint.port, user: endpoint.user, privateKeyPath: endpoint.privateKeyPath },
     pinnedHostKey: pinned,
@@ -40,6 +42,7 @@ export async function connectMachine(session: Session, machine: Machine, options
     machineName: machine.record.name,
   });
   if (pinned === undefined) {
+    // Trust on first use, for hosts tsm did not create (generic).
     const updated: MachineRecord = { ...machine.record, ssh: { hostKey: ssh.hostKey } };
     const save = options.pin ?? ((r: MachineRecord) => session.store.withMachineLock(r.name, () => session.store.save(r)));
     await save(updated);
