@@ -18,7 +18,8 @@
  * Note: `-nographic` cannot be combined with `-daemonize` (QEMU refuses), so the VM has
  * `-display none` and its serial port goes to serial.log.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { qmpCommand as driverQmp } from '../../drivers/qemu/qmp.js';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -401,46 +402,7 @@ export function sshRun(port: number, user: string, privateKeyPath: string, comma
   );
 }
 
-/** Connects to a QMP socket, negotiates capabilities, runs one command and disconnects. */
+/** One QMP command, through the qemu driver's own client (drivers/qemu/qmp.ts). */
 export function qmpCommand(socket: string, execute: string, args?: Record<string, unknown>, timeoutMs = 10_000): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    if (!existsSync(socket)) {
-      reject(new Error(`[test bed] no QMP socket at ${socket}`));
-      return;
-    }
-    const sock = net.connect(socket);
-    let buf = '';
-    let stage: 'greeting' | 'capabilities' | 'command' = 'greeting';
-    const finish = (err: Error | undefined, value?: unknown): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const timer = setTimeout(() => finish(new Error(`[test bed] QMP ${execute}: no answer within ${timeoutMs} ms`)), timeoutMs);
-    sock.on('error', (e) => finish(e));
-    sock.on('close', () => finish(new Error(`[test bed] QMP ${execute}: connection closed`)));
-    sock.on('data', (c: Buffer) => {
-      buf += c.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { class: string; desc: string }; event?: string };
-        if (msg.event) continue;
-        if (stage === 'greeting' && msg.QMP) {
-          stage = 'capabilities';
-          sock.write(`${JSON.stringify({ execute: 'qmp_capabilities' })}\n`);
-        } else if (msg.error) {
-          finish(new Error(`[test bed] QMP ${stage === 'command' ? execute : 'qmp_capabilities'}: ${msg.error.class}: ${msg.error.desc}`));
-        } else if (stage === 'capabilities' && 'return' in msg) {
-          stage = 'command';
-          sock.write(`${JSON.stringify(args ? { execute, arguments: args } : { execute })}\n`);
-        } else if (stage === 'command' && 'return' in msg) {
-          finish(undefined, msg.return);
-        }
-      }
-    });
-  });
+  return driverQmp(socket, execute, args, { timeoutMs });
 }
