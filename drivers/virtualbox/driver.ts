@@ -24,6 +24,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/core/driver.js";
 import { MachineStateError, PreCreateCheckError, TsmError, isTsmError } from "../../src/core/errors.js";
+import { shQuote } from "../../src/ssh/client.js";
 import type { VirtualBoxConfig } from "./index.js";
 import {
   colonMac,
@@ -630,7 +631,7 @@ export class VirtualBoxDriver implements Driver {
       await this.host.withRemote(ctx, async (remote) => {
         for (const [, share] of shares) {
           const dir = `/${share}`;
-          const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+          const q = shQuote;
           const r = await remote.run(
             `mountpoint -q ${q(dir)} || { sudo -n mkdir -p ${q(dir)} && sudo -n mount -t vboxsf -o uid=$(id -u),gid=$(id -g) ${q(share)} ${q(dir)}; }`,
           );
