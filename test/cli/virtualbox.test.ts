@@ -98,6 +98,35 @@ describe("VBoxManage stand-in", () => {
     expect((await vbox(h, ["modifyvm", "s4", "--cpus", "2"], env)).exitCode).toBe(1);
     expect((await vbox(h, ["modifyvm", "s4", "--cpus", "2"], env)).exitCode).toBe(0);
   });
+
+  it("VBOX_STANDIN_DHCP_LOST_LEASE: NIC2's next lease is a new address; refused for a VM with no lease", async () => {
+    const h = path.join(tmp.dir, "vbox-lease");
+    const ok = async (args: string[], env: Record<string, string> = {}) => {
+      const r = await vbox(h, args, env);
+      expect(r.exitCode, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+    };
+    await ok(["hostonlyif", "create"]);
+    await ok(["hostonlyif", "ipconfig", "vboxnet0", "--ip=192.168.59.1", "--netmask=255.255.255.0"]);
+    await ok(["dhcpserver", "add", "--interface=vboxnet0", "--server-ip=192.168.59.100", "--netmask=255.255.255.0", "--lower-ip=192.168.59.101", "--upper-ip=192.168.59.254", "--enable"]);
+    await ok(["createvm", "--name", "s5", "--basefolder", tmp.dir, "--register"]);
+    await ok(["modifyvm", "s5", "--nic2", "hostonly", "--hostonlyadapter2", "vboxnet0", "--macaddress2", "080027AABBCC"]);
+    const lost = { VBOX_STANDIN_DHCP_LOST_LEASE: "s5" };
+    const never = await vbox(h, ["startvm", "s5", "--type", "headless"], lost);
+    expect(never.exitCode).toBe(1);
+    expect(never.stderr).toContain("VBOX_STANDIN_DHCP_LOST_LEASE names 's5', which has no host-only DHCP lease to lose");
+    const leases = () => (JSON.parse(readFileSync(path.join(h, "state.json"), "utf8")) as { dhcpservers: { leases: Record<string, string> }[] }).dhcpservers[0]?.leases ?? {};
+    await ok(["startvm", "s5", "--type", "headless"]);
+    expect(leases()["080027aabbcc"]).toBe("192.168.59.101");
+    await ok(["controlvm", "s5", "poweroff"]);
+    await ok(["startvm", "s5", "--type", "headless"]);
+    expect(leases()["080027aabbcc"]).toBe("192.168.59.101");
+    await ok(["controlvm", "s5", "poweroff"]);
+    await ok(["startvm", "s5", "--type", "headless"], { VBOX_STANDIN_DHCP_LOST_LEASE: "other,s5" });
+    expect(leases()).toEqual({ "020000a83b65": "192.168.59.101", "080027aabbcc": "192.168.59.102" });
+    await ok(["controlvm", "s5", "poweroff"]);
+    await ok(["startvm", "s5", "--type", "headless"]);
+    expect(leases()["080027aabbcc"]).toBe("192.168.59.102");
+  });
 });
 
 describe("tsm create -d virtualbox against the stand-in", () => {

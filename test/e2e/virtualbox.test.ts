@@ -5,11 +5,15 @@
  * plays the host-only network, at the DHCP lease of NIC2's MAC, with the NAT SSH forward on
  * 127.0.0.1). The real docker client talks to the machine's engine through
  * `eval "$(tsm env vb1)"`. The image file is a small local raw file: the stand-in never boots it.
+ * A start with VBOX_STANDIN_DHCP_LOST_LEASE gives the VM a new host-only address, as when
+ * VirtualBox's DHCP lease file is lost (Docker Machine's "certificate is not valid for IP" bug).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { connect } from "node:tls";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { BUSYBOX_IMPORT_CHANGES, ensureBusyboxImageTar } from "../bed/artifacts.js";
 import { docker, ensureDockerd } from "../bed/dockerd.js";
@@ -108,6 +112,66 @@ describeTestBed("virtualbox driver against the VBoxManage stand-in with containe
     expect((await tsm(["ip", "vb1"])).stdout.trim()).toBe(ip);
     expect((await withEnv("docker version --format '{{.Server.Version}}'")).exitCode).toBe(0);
   }, 10 * MIN);
+
+  const serverCert = () => new X509Certificate(readFileSync(path.join(store, "machines", "vb1", "server.pem")));
+  const ipSans = (cert: X509Certificate) => (cert.subjectAltName ?? "").split(", ").filter((s) => s.startsWith("IP Address:")).map((s) => s.slice("IP Address:".length));
+
+  it("a new DHCP lease at start: the server certificate is re-issued for the new address and env works", async () => {
+    const stop = await tsm(["stop", "vb1"]);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(ipSans(serverCert())).toContain(ip);
+    const start = await runTsm(store, ["start", "vb1"], { env: { ...env, VBOX_STANDIN_DHCP_LOST_LEASE: "vb1" } });
+    expect(start.exitCode, start.stderr).toBe(0);
+    expect(start.stderr).toContain("re-issuing its server certificate");
+    const newIp = (await tsm(["ip", "vb1"])).stdout.trim();
+    expect(newIp).toMatch(/^192\.168\.59\.(1\d\d|2[0-4]\d|25[0-4])$/);
+    expect(newIp).not.toBe(ip);
+    expect(start.stderr).toContain(`changed from ${ip} to ${newIp}`);
+    expect((await tsm(["url", "vb1"])).stdout.trim()).toBe(`tcp://${newIp}:2376`);
+    const sans = ipSans(serverCert());
+    expect(sans).toContain(newIp);
+    expect(sans).not.toContain(ip);
+    // The same VM (its disk kept the image imported earlier), reached at the new address.
+    const r = await withEnv(`test "$DOCKER_HOST" = tcp://${newIp}:2376; docker run --rm tsm-test/busybox:local echo after-new-lease`);
+    expect(r.stdout + r.stderr).toContain("after-new-lease");
+    const ls = await tsm(["ls", "--format", "{{.Name}}|{{.State}}|{{.URL}}|{{.DockerVersion}}|{{.Error}}"]);
+    expect(ls.exitCode, ls.stderr).toBe(0);
+    expect(ls.stdout).toMatch(new RegExp(`^vb1\\|Running\\|tcp://${newIp.replace(/\./g, "\\.")}:2376\\|v?\\d+\\.\\d+[^|]*\\|\n$`));
+    ip = newIp;
+  }, 10 * MIN);
+
+  it("regenerate-certs -f on the running VM: the engine serves the new certificate, env works", async () => {
+    const before = serverCert();
+    const r = await tsm(["regenerate-certs", "-f", "vb1"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const after = serverCert();
+    expect(after.fingerprint256).not.toBe(before.fingerprint256);
+    expect(ipSans(after)).toContain(ip);
+    // The engine was restarted with it: what it presents over TLS is the new certificate.
+    const certDir = /DOCKER_CERT_PATH=["']?([^"'\n]+)/.exec((await tsm(["env", "vb1"])).stdout)?.[1] ?? "";
+    expect(certDir).not.toBe("");
+    const presented = await new Promise<string>((resolve, reject) => {
+      const socket = connect(
+        {
+          host: ip,
+          port: 2376,
+          ca: readFileSync(path.join(certDir, "ca.pem")),
+          cert: readFileSync(path.join(certDir, "cert.pem")),
+          key: readFileSync(path.join(certDir, "key.pem")),
+        },
+        () => {
+          const fp = socket.getPeerX509Certificate()?.fingerprint256 ?? "";
+          socket.end();
+          resolve(fp);
+        },
+      );
+      socket.on("error", reject);
+    });
+    expect(presented).toBe(after.fingerprint256);
+    const v = await withEnv("docker version --format '{{.Server.Version}}'");
+    expect(v.exitCode, v.stderr).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+/);
+  }, 5 * MIN);
 
   it("rm: VM unregistered, media closed, no container, no files", async () => {
     const r = await tsm(["rm", "-y", "vb1"]);

@@ -63,6 +63,14 @@
  *   VBOX_STANDIN_LOCKED=N              the first N session-taking calls (modifyvm, storagectl,
  *                                      storageattach, sharedfolder) fail "already locked for a session"
  *   VBOX_STANDIN_IGNORE_ACPI=1         the guest ignores the ACPI power button
+ *   VBOX_STANDIN_DHCP_LOST_LEASE=vm[,vm]  at startvm of a VM named here, its host-only DHCP
+ *                                      server has lost the lease of NIC2's MAC (as when VirtualBox's
+ *                                      <VBoxUserHome>/HostInterfaceNetworking-vboxnet0-Dhcpd.leases
+ *                                      is lost) and another client got the old address meanwhile,
+ *                                      so NIC2 is leased a new one: the lowest free address of the
+ *                                      range (the old one stays taken, so it differs). Every startvm
+ *                                      of that VM while set moves it again; startvm fails when the
+ *                                      VM has no lease to lose (it never started with DHCP).
  *   VBOX_STANDIN_GUEST=container       back running VMs with test-bed containers (below)
  *   VBOX_STANDIN_GUEST_IMAGE=tag       the container image (test/bed's debian12-systemd-docker)
  *   VBOX_STANDIN_DOCKER=path           the docker CLI for container guests (default /usr/bin/docker)
@@ -70,7 +78,9 @@
  * Container guests: startvm runs the image with systemd as PID 1 on a docker network whose
  * subnet and gateway are the host-only adapter's (created on first use), at the address the
  * adapter's DHCP server leases to NIC2's MAC (kept in the lease table, so it is stable), with
- * that MAC, and publishes 127.0.0.1:<natpf host port> -> 22. What cloud-init would do with the
+ * that MAC, and publishes 127.0.0.1:<natpf host port> -> 22. A VM whose lease changed keeps its
+ * container (its disk: the engine's configuration and certificates, images): the container is
+ * reconnected to the network at the new address before it starts. What cloud-init would do with the
  * attached seed ISO (user, sudo, authorized key, SSH host key, hostname) is done by a boot unit
  * copied into the container before it starts, so sshd never answers with another host key.
  * acpipowerbutton stops the container gracefully (VMState "stopping", then "poweroff"),
@@ -1099,11 +1109,15 @@ const commands = {
         failStart(['VT-x is not available (VERR_VMX_NO_VMX)', 'Details: code NS_ERROR_FAILURE (0x80004005), component ConsoleWrap, interface IConsole']);
       }
       // The host-only NIC's DHCP lease (what the guest will get), stable per MAC.
+      const lostLease = (process.env.VBOX_STANDIN_DHCP_LOST_LEASE ?? '').split(',').includes(vm.name);
+      let lost = false;
       for (const nic of Object.values(vm.settings.nics)) {
         if (nic.type !== 'hostonly') continue;
         const d = s.dhcpservers.find((x) => x.networkName === `HostInterfaceNetworking-${nic.hostonlyadapter}`);
+        if (d?.enabled && lostLease) lost = loseLease(d, nic.mac) || lost;
         if (d?.enabled) lease(d, nic.mac);
       }
+      if (lostLease && !lost) fail(`Stand-in: VBOX_STANDIN_DHCP_LOST_LEASE names '${vm.name}', which has no host-only DHCP lease to lose (start it once without the switch)`);
       if (process.env.VBOX_STANDIN_GUEST === 'container') guestStart(s, vm);
       setState(vm, 'running');
       appendFileSync(log, `${new Date().toISOString()} VM started (${type})\n`);
@@ -1230,6 +1244,21 @@ function progress() {
   process.stderr.write('0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n');
 }
 
+/**
+ * VBOX_STANDIN_DHCP_LOST_LEASE: the DHCP server lost its lease file, and meanwhile another
+ * client (a MAC no VM of this stand-in has: 02:00:00 + the address's last three bytes) was
+ * leased the address this MAC had. The MAC's next lease is then a different address. Returns
+ * whether there was a lease to lose.
+ */
+function loseLease(d, mac) {
+  const key = normMac(mac);
+  const old = d.leases[key];
+  if (!old) return false;
+  delete d.leases[key];
+  d.leases[`020000${(ipToInt(old) & 0xffffff).toString(16).padStart(6, '0')}`] = old;
+  return true;
+}
+
 function lease(d, mac) {
   const key = normMac(mac);
   if (d.leases[key]) return d.leases[key];
@@ -1343,6 +1372,16 @@ function guestStart(s, vm) {
   if (vm.guest?.container) {
     const exists = docker(['inspect', '--format', '{{.Id}}', vm.guest.container], { check: false }).trim() !== '';
     if (exists && vm.guest.spec === want) {
+      docker(['start', vm.guest.container]);
+      return;
+    }
+    // A new DHCP lease only: the same VM (its disk: the container) comes up at the new address.
+    const had = JSON.parse(vm.guest.spec ?? '{}');
+    if (exists && JSON.stringify({ ...had, ip: ip ?? '' }) === want) {
+      docker(['network', 'disconnect', net, vm.guest.container]);
+      docker(['network', 'connect', ...(ip ? ['--ip', ip] : []), net, vm.guest.container]);
+      vm.guest.spec = want;
+      saveState(s);
       docker(['start', vm.guest.container]);
       return;
     }
