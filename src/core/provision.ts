@@ -52,8 +52,14 @@ export async function withRemote<T>(session: Session, machine: Machine, ctx: OpC
   }
 }
 
+/** TSM_ENGINE_TIMEOUT (seconds) bounds the wait for the engine to answer over TLS; default 120 s (emulated VMs may need more). */
+export function engineDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
+  const s = Number(env.TSM_ENGINE_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 120_000;
+}
+
 /** Polls the engine's /version over mutual TLS until it answers or the deadline passes; then shows the engine's log. */
-export async function waitForEngine(session: Session, machine: Machine, ctx: OpContext, remote: Remote | undefined, deadlineMs = 120_000): Promise<string> {
+export async function waitForEngine(session: Session, machine: Machine, ctx: OpContext, remote: Remote | undefined, deadlineMs = engineDeadlineMs(session.env)): Promise<string> {
   const connection = await machineTlsConnection(session, machine);
   const started = Date.now();
   let last: unknown;

@@ -65,7 +65,7 @@ describeTestBed("qemu driver on real virtual machines", prerequisites(), () => {
   let server: TestServer;
   let imageUrl = "";
   const tsm = (args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> =>
-    runTsm(store, args, { env: { TSM_SSH_TIMEOUT: "120", ...env } });
+    runTsm(store, args, { env: { TSM_SSH_TIMEOUT: "300", TSM_ENGINE_TIMEOUT: "600", ...env } });
   const withEnv = (name: string, script: string, flags = "") =>
     bash(`set -e; eval "$(node ${TSM_BIN} env ${flags} ${name})"; ${script}`, { TSM_STORAGE_PATH: store });
   const machineOpts = ["--qemu-image-url", "", "--qemu-disk-size", "6000", "--qemu-memory", "1536"];
