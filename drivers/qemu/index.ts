@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import type { DriverDescriptor } from "../../src/core/driver.js";
-import { defaultCloudImageUrl } from "../../src/images/source.js";
+import { defaultCloudImageUrl } from "../../src/images/default-url.js";
 import { QemuConfigSchema, QEMU_FLAGS, qemuSettingsFromFlags } from "./settings.js";
 
 export const qemuDriver: DriverDescriptor = {

@@ -26,12 +26,11 @@ import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from ".
 import { MachineStateError, PreCreateCheckError, TsmError, isTsmError } from "../../src/core/errors.js";
 import { shQuote } from "../../src/ssh/client.js";
 import type { VirtualBoxConfig } from "./index.js";
+import { colonMac, machineMac } from "./mac.js";
 import {
-  colonMac,
   dhcpPlan,
   hostNetworkCollision,
   hostOnlyRangeAllowed,
-  machineMac,
   parseCidr,
   cidrsOverlap,
   prefixOfMask,

@@ -12,7 +12,7 @@ import * as z from "zod/mini";
 import type { DriverDescriptor, FlagValues } from "../../src/core/driver.js";
 import { UsageError } from "../../src/core/errors.js";
 import { DEFAULT_ENGINE_PORT } from "../../src/core/machine.js";
-import { defaultCloudImageUrl } from "../../src/images/source.js";
+import { defaultCloudImageUrl } from "../../src/images/default-url.js";
 import { checkHostOnlyCidr, DEFAULT_HOSTONLY_CIDR } from "./network.js";
 import { findVBoxManage } from "./vboxmanage.js";
 

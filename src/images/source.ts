@@ -15,17 +15,7 @@ export type ImageSource =
   | { readonly kind: "remote"; readonly url: URL; readonly name: string }
   | { readonly kind: "local"; readonly path: string; readonly name: string };
 
-/** Debian 13 (trixie) cloud images. */
-const DEBIAN_CLOUD_BASE = "https://cloud.debian.org/images/cloud/trixie/latest";
-
-/** The Debian 13 cloud image for this CPU architecture. Unsupported architecture -> UsageError. */
-export function defaultCloudImageUrl(arch: NodeJS.Architecture, kind: "genericcloud" | "generic", format: "qcow2" | "raw"): string {
-  const debianArch = arch === "x64" ? "amd64" : arch === "arm64" ? "arm64" : undefined;
-  if (debianArch === undefined) {
-    throw new UsageError(`There is no Debian cloud image for the ${arch} architecture (only x64 and arm64): give an image URL or file`);
-  }
-  return `${DEBIAN_CLOUD_BASE}/debian-13-${kind}-${debianArch}.${format}`;
-}
+export { defaultCloudImageUrl } from "./default-url.js";
 
 /** True for 127.0.0.0/8, ::1 (also IPv4-mapped 127.x) and `localhost`. `host` is URL.hostname (IPv6 in brackets or not). */
 export function isLoopbackHost(host: string): boolean {

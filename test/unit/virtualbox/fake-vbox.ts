@@ -170,7 +170,7 @@ export function fakeHost(fake: FakeVBox, opts: { ip?: string; remoteCalls?: stri
         run: async (command: string) => {
           opts.remoteCalls?.push(command);
           if (command.startsWith("ip -o link")) {
-            const { machineMac, colonMac } = await import("../../../drivers/virtualbox/network.js");
+            const { machineMac, colonMac } = await import("../../../drivers/virtualbox/mac.js");
             const mac = colonMac(machineMac(STORE, "vb1", 2));
             return {
               stdout: `1: lo: <LOOPBACK,UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n2: enp0s3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP mode DEFAULT group default qlen 1000\\    link/ether 08:00:27:00:00:01 brd ff:ff:ff:ff:ff:ff\n3: enp0s8: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP mode DEFAULT group default qlen 1000\\    link/ether ${mac} brd ff:ff:ff:ff:ff:ff\n@@1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n2: enp0s3    inet 10.0.2.15/24 brd 10.0.2.255 scope global dynamic enp0s3\\       valid_lft 86315sec preferred_lft 86315sec\n3: enp0s8    inet ${opts.ip ?? "192.168.59.101"}/24 brd 192.168.59.255 scope global dynamic enp0s8\\       valid_lft 515sec preferred_lft 515sec\n`,

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { VirtualBoxDriver } from "../../../drivers/virtualbox/driver.js";
 import { settingsFromFlags } from "../../../drivers/virtualbox/index.js";
-import { machineMac } from "../../../drivers/virtualbox/network.js";
+import { machineMac } from "../../../drivers/virtualbox/mac.js";
 import { ctx, FakeVBox, fakeDeps, fakeHost, STORE } from "./fake-vbox.js";
 
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "golden");

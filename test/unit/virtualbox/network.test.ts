@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
   checkHostOnlyCidr,
-  colonMac,
   DEFAULT_HOSTONLY_CIDR,
   dhcpPlan,
   hostNetworkCollision,
   hostOnlyRangeAllowed,
-  machineMac,
   parseCidr,
   parseNetworksConf,
 } from "../../../drivers/virtualbox/network.js";
+import { colonMac, machineMac } from "../../../drivers/virtualbox/mac.js";
 import { hasHardwareVirtualization } from "../../../drivers/virtualbox/driver.js";
 import { settingsFromFlags } from "../../../drivers/virtualbox/index.js";
 
