@@ -3,7 +3,8 @@
  * env, config, inspect, url, ip, status, rm with the none driver, and the
  * errors around them (message, exit status, nothing left behind).
  */
-import { readFile, readdir, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTsm, tempDir } from "../helpers/cli.js";
@@ -113,7 +114,7 @@ describe("create -d none", () => {
   it("names the known drivers when the driver is unknown", async () => {
     const r = await runTsm(store, ["create", "-d", "bogus", "--bogus-flag", "x", "m"]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe('Error: Driver "bogus" not found. Known drivers: generic, none\n');
+    expect(r.stderr).toBe('Error: Driver "bogus" not found. Known drivers: generic, none, qemu, virtualbox\n');
   });
 
   it("refuses another driver's flags", async () => {
@@ -123,9 +124,22 @@ describe("create -d none", () => {
   });
 
   it("without -d, says no local VM driver is usable and lists the drivers (exit 3)", async () => {
-    const r = await runTsm(store, ["create", "m"]);
+    // Neither VBoxManage nor QEMU on PATH.
+    const r = await runTsm(store, ["create", "m"], { env: { PATH: path.join(store, "empty-path") } });
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/no local VM driver is usable on this host, so create needs -d\. Drivers: generic, none/);
+    expect(r.stderr).toMatch(/no local VM driver is usable on this host, so create needs -d\. Drivers: generic, none, virtualbox, qemu/);
+  });
+
+  it("without -d, picks QEMU when it is on PATH (and VBoxManage is not)", async () => {
+    const bin = path.join(store, "only-qemu");
+    await mkdir(bin, { recursive: true });
+    await writeFile(path.join(bin, "qemu-system-x86_64"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    const r = await runTsm(store, ["create", "m"], { env: { PATH: bin } });
+    expect(r.stderr).toContain('Creating "m" with the qemu driver');
+    // Its pre-create check then finds no qemu-img there: exit 3, nothing kept.
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain("qemu-img was not found");
+    expect(existsSync(path.join(store, "machines", "m"))).toBe(false);
   });
 
   it("lists the driver's flags in create -d none --help", async () => {
