@@ -120,7 +120,7 @@ export function buildNoCloudSeed(opts: NoCloudSeedOptions): NoCloudSeed {
       // Otherwise it generates these at first boot (its default adds DSA, which OpenSSH no
       // longer offers; under emulation every key costs seconds).
       ssh_deletekeys: true,
-      ssh_keys: hk ? { ed25519_private: hk.privateKey.endsWith("\n") ? hk.privateKey : `${hk.privateKey}\n`, ed25519_public: hk.publicKey.trim() } : undefined,
+      ssh_keys: hk ? { ed25519_private: hk.privateKey.endsWith("\n") ? hk.privateKey : `${hk.privateKey}\n`, ed25519_public: `${hk.publicKey.trim()}\n` } : undefined,
       ssh_genkeytypes: hk ? [] : ["ed25519", "ecdsa", "rsa"],
       users: [
         {

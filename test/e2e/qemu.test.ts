@@ -144,9 +144,9 @@ describeTestBed("qemu driver on real virtual machines", prerequisites(), () => {
 
   it("pinned the guest's host key before first contact: the one cloud-init installed", async () => {
     const record = JSON.parse(readFileSync(join(store, "machines", "vm1", "config.json"), "utf8")) as { ssh?: { hostKey?: string } };
-    const r = await tsm(["ssh", "vm1", "sudo cat /etc/ssh/ssh_host_ed25519_key.pub; ls /etc/ssh | grep -c '^ssh_host_.*_key$'"]);
+    const r = await tsm(["ssh", "vm1", "sudo cat /etc/ssh/ssh_host_ed25519_key.pub; echo; ls /etc/ssh | grep -c '^ssh_host_.*_key$'"]);
     expect(r.exitCode, r.stderr).toBe(0);
-    const [line, count] = r.stdout.trim().split("\n");
+    const [line, count] = r.stdout.split("\n").filter((l) => l.trim() !== "");
     expect(line, r.stdout).toMatch(/^ssh-ed25519 /);
     const blob = Buffer.from(line!.split(" ")[1]!, "base64");
     const fingerprint = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;

@@ -166,7 +166,7 @@ describeWithPrereqs("seed documents as cloud-init's YAML parser (PyYAML) reads t
     const hk = await generateSshKeyPair("host");
     const seed = buildNoCloudSeed({ ...base, hostKey: { type: "ed25519", privateKey: hk.privateKey, publicKey: hk.publicKey } });
     const doc = pyyaml(seed.userData) as Record<string, unknown>;
-    expect(doc.ssh_keys).toEqual({ ed25519_private: hk.privateKey, ed25519_public: hk.publicKey });
+    expect(doc.ssh_keys).toEqual({ ed25519_private: hk.privateKey, ed25519_public: `${hk.publicKey}\n` });
     expect(doc.ssh_genkeytypes).toEqual([]);
     expect(doc.ssh_deletekeys).toBe(true);
   });
