@@ -50,6 +50,38 @@ const execaAsVendorFile = {
   },
 };
 
+/**
+ * The VM drivers' machine operations (drivers/<name>/driver.ts, with the image cache, seeds
+ * and first-boot code they pull in) are bundled on their own, as dist/driver-<name>.cjs,
+ * loaded by the driver's `open`: they are a quarter of the code and no store-only command
+ * needs them, so the start-up bundle stays small. Both bundles must share one
+ * src/core/errors.ts (exit codes and `instanceof` checks cross the boundary): the start-up
+ * bundle registers its module (src/cli/main.ts) and the driver bundles use that one.
+ */
+const VM_DRIVERS = ["qemu", "virtualbox"];
+const vmDriversAsFiles = {
+  name: "vm-drivers-as-files",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/driver\.js$/ }, (args) => {
+      const m = /drivers[\\/](qemu|virtualbox)[\\/]index\.ts$/.exec(args.importer);
+      return m ? { path: `./driver-${m[1]}.cjs`, external: true } : undefined;
+    });
+  },
+};
+const sharedCoreErrors = {
+  name: "shared-core-errors",
+  setup(b) {
+    b.onResolve({ filter: /[\\/]core[\\/]errors\.js$/ }, () => ({ path: "core-errors", namespace: "tsm-shared" }));
+    b.onLoad({ filter: /.*/, namespace: "tsm-shared" }, () => ({
+      contents:
+        'const m = globalThis[Symbol.for("tsm.core.errors")];\n' +
+        'if (!m) throw new Error("tsm: this driver bundle must be loaded by tsm-main.cjs");\n' +
+        "module.exports = m;",
+      loader: "js",
+    }));
+  },
+};
+
 await build({
   entryPoints: ["src/cli/main.ts"],
   outfile: `${out}/tsm-main.cjs`,
@@ -58,7 +90,7 @@ await build({
   target: "node20",
   format: "cjs",
   external,
-  plugins: [lazyChildProcessForCommander, execaAsVendorFile],
+  plugins: [lazyChildProcessForCommander, execaAsVendorFile, vmDriversAsFiles],
   // import() becomes a lazy require(): Node 20 cannot run import() from a
   // script restored from V8's code cache (the loader's whole point).
   supported: { "dynamic-import": false },
@@ -72,6 +104,24 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+for (const name of VM_DRIVERS) {
+  await build({
+    entryPoints: [`drivers/${name}/driver.ts`],
+    outfile: `${out}/driver-${name}.cjs`,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    external,
+    plugins: [execaAsVendorFile, sharedCoreErrors],
+    supported: { "dynamic-import": false },
+    minify: true,
+    sourcemap: "linked",
+    legalComments: "none",
+    logLevel: "warning",
+  });
+}
+
 // dist/tsm.cjs is the command: a small loader that runs the bundle through V8's code cache.
 copyFileSync("scripts/loader.cjs", `${out}/tsm.cjs`);
 chmodSync(`${out}/tsm.cjs`, 0o755);
