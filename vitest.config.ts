@@ -17,8 +17,8 @@ export default defineConfig({
         },
       },
       {
-        // Real VMs under QEMU (issue #4, in progress): not yet part of `npm test`;
-        // run with `npx vitest run --project vm`.
+        // The QEMU test image's own boot tests (test/vm), run on demand with
+        // `npx vitest run --project vm`; the qemu driver's real-VM tests are in test/e2e.
         extends: true,
         test: { name: "vm", include: ["test/vm/**/*.test.ts"] },
       },
