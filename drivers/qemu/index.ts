@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import type { DriverDescriptor } from "../../src/core/driver.js";
 import { defaultCloudImageUrl } from "../../src/images/default-url.js";
-import { QemuConfigSchema, QEMU_FLAGS, qemuSettingsFromFlags } from "./settings.js";
+import { qemuConfigSchema, QEMU_FLAGS, qemuSettingsFromFlags } from "./settings.js";
 
 export const qemuDriver: DriverDescriptor = {
   name: "qemu",
@@ -28,11 +28,11 @@ export const qemuDriver: DriverDescriptor = {
     return { config: { ...config }, enginePort: config.enginePort };
   },
   checkConfig(config) {
-    const parsed = QemuConfigSchema.safeParse(config);
+    const parsed = qemuConfigSchema().safeParse(config);
     return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
   },
   async open(config, host) {
     const { QemuDriver } = await import("./driver.js");
-    return new QemuDriver(QemuConfigSchema.parse(config), host);
+    return new QemuDriver(qemuConfigSchema().parse(config), host);
   },
 };

@@ -8,37 +8,44 @@ import type { DriverFlag, FlagValues } from "../../src/core/driver.js";
 import { UsageError } from "../../src/core/errors.js";
 import { DEFAULT_ENGINE_PORT } from "../../src/core/machine.js";
 
-const port = z.int().check(z.minimum(0), z.maximum(65535));
-const accel = z.enum(["auto", "kvm", "hvf", "tcg"]);
+const ACCELS = ["auto", "kvm", "hvf", "tcg"] as const;
 
-export const QemuConfigSchema = z.object({
-  arch: z.enum(["x86_64", "aarch64"]),
-  binary: z.string().check(z.minLength(1)),
-  firmware: z.string(),
-  accel,
-  /** The accelerator of the last start ("" before the first). */
-  activeAccel: z.enum(["", "kvm", "hvf", "tcg"]),
-  cpuCount: z.int().check(z.minimum(1)),
-  memoryMb: z.int().check(z.minimum(256)),
-  diskSizeMb: z.int().check(z.minimum(1024)),
-  imageUrl: z.string().check(z.minLength(1)),
-  checksumUrl: z.string(),
-  imageDigest: z.string(),
-  imagePath: z.string(),
-  sshUser: z.string().check(z.minLength(1)),
-  /** Host ports on 127.0.0.1 (0 until create chooses them; kept for the machine's life). */
-  sshPort: port,
-  engineHostPort: port,
-  /** The engine's port inside the guest. */
-  enginePort: port,
-  natMac: z.string(),
-  sharedMac: z.string(),
-  sharedAddress: z.string(),
-  sharedGroup: z.string(),
-  /** The guest's SSH host key, known from its seed before first contact. */
-  hostKey: z.string(),
-});
-export type QemuConfig = z.infer<typeof QemuConfigSchema>;
+/** Built on first use: every command loads the descriptor, few need the schema (start-up time). */
+function buildSchema() {
+  const port = z.int().check(z.minimum(0), z.maximum(65535));
+  return z.object({
+    arch: z.enum(["x86_64", "aarch64"]),
+    binary: z.string().check(z.minLength(1)),
+    firmware: z.string(),
+    accel: z.enum(ACCELS),
+    /** The accelerator of the last start ("" before the first). */
+    activeAccel: z.enum(["", "kvm", "hvf", "tcg"]),
+    cpuCount: z.int().check(z.minimum(1)),
+    memoryMb: z.int().check(z.minimum(256)),
+    diskSizeMb: z.int().check(z.minimum(1024)),
+    imageUrl: z.string().check(z.minLength(1)),
+    checksumUrl: z.string(),
+    imageDigest: z.string(),
+    imagePath: z.string(),
+    sshUser: z.string().check(z.minLength(1)),
+    /** Host ports on 127.0.0.1 (0 until create chooses them; kept for the machine's life). */
+    sshPort: port,
+    engineHostPort: port,
+    /** The engine's port inside the guest. */
+    enginePort: port,
+    natMac: z.string(),
+    sharedMac: z.string(),
+    sharedAddress: z.string(),
+    sharedGroup: z.string(),
+    /** The guest's SSH host key, known from its seed before first contact. */
+    hostKey: z.string(),
+  });
+}
+let schema: ReturnType<typeof buildSchema> | undefined;
+export function qemuConfigSchema(): ReturnType<typeof buildSchema> {
+  return (schema ??= buildSchema());
+}
+export type QemuConfig = z.infer<ReturnType<typeof buildSchema>>;
 
 export const QEMU_FLAGS: readonly DriverFlag[] = [
   { name: "qemu-cpu-count", type: "int", env: "QEMU_CPU_COUNT", description: "Number of virtual CPUs", default: 2 },
@@ -73,8 +80,8 @@ export function qemuSettingsFromFlags(values: FlagValues, env: { arch: NodeJS.Ar
   const arch = env.arch === "x64" ? "x86_64" : env.arch === "arm64" ? "aarch64" : undefined;
   if (!arch) throw new UsageError(`The qemu driver supports x64 and arm64 hosts, not ${env.arch}`);
   const accelRaw = String(values["qemu-accel"] ?? "auto");
-  const parsedAccel = accel.safeParse(accelRaw);
-  if (!parsedAccel.success) throw new UsageError(`Invalid --qemu-accel ${JSON.stringify(accelRaw)}: expected auto, kvm, hvf or tcg`);
+  const parsedAccel = (ACCELS as readonly string[]).includes(accelRaw) ? { data: accelRaw as (typeof ACCELS)[number] } : undefined;
+  if (!parsedAccel) throw new UsageError(`Invalid --qemu-accel ${JSON.stringify(accelRaw)}: expected auto, kvm, hvf or tcg`);
   const binaryRaw = String(values["qemu-binary"] ?? "");
   const binary = binaryRaw === "" ? `qemu-system-${arch}` : binaryRaw.includes("/") ? path.resolve(binaryRaw) : binaryRaw;
   const imageRaw = String(values["qemu-image-url"] ?? "");

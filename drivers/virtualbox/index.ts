@@ -20,38 +20,45 @@ export const NIC_TYPES = ["Am79C970A", "Am79C973", "Am79C960", "82540EM", "82543
 export const PROMISC_MODES = ["deny", "allow-vms", "allow-all"] as const;
 export const UI_TYPES = ["headless", "gui", "sdl", "separate"] as const;
 
-export const ConfigSchema = z.object({
-  memory: z.int().check(z.minimum(256)),
-  /** As given: < 1 means every host CPU (resolved when the VM is configured), capped at 32. */
-  cpuCount: z.int(),
-  diskSizeMb: z.int().check(z.minimum(1024)),
-  imageUrl: z.string().check(z.minLength(1)),
-  hostOnlyCidr: z.string(),
-  hostOnlyNicType: z.enum(NIC_TYPES),
-  hostOnlyNicPromisc: z.enum(PROMISC_MODES),
-  hostOnlyNoDhcp: z.boolean(),
-  natNicType: z.enum(NIC_TYPES),
-  noShare: z.boolean(),
-  /** `hostdir:name`; "" = the platform's default (Linux /home:hosthome, macOS /Users:Users, Windows C:\Users:c/Users). */
-  shareFolder: z.string(),
-  uiType: z.enum(UI_TYPES),
-  noVtxCheck: z.boolean(),
-  hostDnsResolver: z.boolean(),
-  noDnsProxy: z.boolean(),
-  // Learnt while creating and starting:
-  /** Host port of the NAT forward to the guest's port 22 (0 until chosen). */
-  sshPort: z.int().check(z.minimum(0), z.maximum(65535)),
-  /** The guest's address on the host-only network ("" until discovered). */
-  ipAddress: z.string(),
-  /** The host-only adapter NIC2 is attached to (vboxnetN), "" until set up. */
-  hostOnlyInterface: z.string(),
-  /** MACs of NIC1 (NAT) and NIC2 (host-only), 12 hex digits; "" until created. */
-  natMac: z.string(),
-  hostOnlyMac: z.string(),
-  /** The guest's SSH host key ("ssh-ed25519 SHA256:..."), known before first contact; "" until created. */
-  hostKey: z.string(),
-});
-export type VirtualBoxConfig = z.infer<typeof ConfigSchema>;
+/** Built on first use: every command loads the descriptor, few need the schema (start-up time). */
+function buildSchema() {
+  return z.object({
+    memory: z.int().check(z.minimum(256)),
+    /** As given: < 1 means every host CPU (resolved when the VM is configured), capped at 32. */
+    cpuCount: z.int(),
+    diskSizeMb: z.int().check(z.minimum(1024)),
+    imageUrl: z.string().check(z.minLength(1)),
+    hostOnlyCidr: z.string(),
+    hostOnlyNicType: z.enum(NIC_TYPES),
+    hostOnlyNicPromisc: z.enum(PROMISC_MODES),
+    hostOnlyNoDhcp: z.boolean(),
+    natNicType: z.enum(NIC_TYPES),
+    noShare: z.boolean(),
+    /** `hostdir:name`; "" = the platform's default (Linux /home:hosthome, macOS /Users:Users, Windows C:\Users:c/Users). */
+    shareFolder: z.string(),
+    uiType: z.enum(UI_TYPES),
+    noVtxCheck: z.boolean(),
+    hostDnsResolver: z.boolean(),
+    noDnsProxy: z.boolean(),
+    // Learnt while creating and starting:
+    /** Host port of the NAT forward to the guest's port 22 (0 until chosen). */
+    sshPort: z.int().check(z.minimum(0), z.maximum(65535)),
+    /** The guest's address on the host-only network ("" until discovered). */
+    ipAddress: z.string(),
+    /** The host-only adapter NIC2 is attached to (vboxnetN), "" until set up. */
+    hostOnlyInterface: z.string(),
+    /** MACs of NIC1 (NAT) and NIC2 (host-only), 12 hex digits; "" until created. */
+    natMac: z.string(),
+    hostOnlyMac: z.string(),
+    /** The guest's SSH host key ("ssh-ed25519 SHA256:..."), known before first contact; "" until created. */
+    hostKey: z.string(),
+  });
+}
+let schema: ReturnType<typeof buildSchema> | undefined;
+export function configSchema(): ReturnType<typeof buildSchema> {
+  return (schema ??= buildSchema());
+}
+export type VirtualBoxConfig = z.infer<ReturnType<typeof buildSchema>>;
 
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[], fallback: T): T {
   const v = value === undefined || value === "" ? fallback : String(value);
@@ -136,11 +143,11 @@ export const virtualboxDriver: DriverDescriptor = {
     return { config: { ...config }, enginePort };
   },
   checkConfig(config) {
-    const parsed = ConfigSchema.safeParse(config);
+    const parsed = configSchema().safeParse(config);
     return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
   },
   async open(config, host) {
     const { VirtualBoxDriver } = await import("./driver.js");
-    return new VirtualBoxDriver(ConfigSchema.parse(config), host);
+    return new VirtualBoxDriver(configSchema().parse(config), host);
   },
 };

@@ -38,7 +38,11 @@ export function opContext(session: Session, machineName?: string, signal: AbortS
       if (session.debug) session.progress.note(`${prefix}DBG | ${line}`);
     },
     display: {
-      isTty: session.io.stderrIsTTY,
+      // A getter: asking whether stderr is a terminal loads Node's stream modules, which
+      // commands that never draw progress (env, url) must not pay for at start-up.
+      get isTty() {
+        return session.io.stderrIsTTY;
+      },
       progress: {
         step: (t) => session.progress.step(`${prefix}${t}`),
         update: (t) => session.progress.update(`${prefix}${t}`),

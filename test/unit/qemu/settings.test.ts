@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { QemuConfigSchema, qemuSettingsFromFlags } from "../../../drivers/qemu/settings.js";
+import { qemuConfigSchema, qemuSettingsFromFlags } from "../../../drivers/qemu/settings.js";
 
 const env = (arch: NodeJS.Architecture = "x64", firmware: string[] = []) => ({
   arch,
@@ -12,7 +12,7 @@ describe("qemu settings", () => {
     const c = qemuSettingsFromFlags({}, env());
     expect(c).toMatchObject({ arch: "x86_64", binary: "qemu-system-x86_64", accel: "auto", cpuCount: 2, memoryMb: 2048, diskSizeMb: 20000, sshUser: "docker", enginePort: 2376, sshPort: 0 });
     expect(c.imageUrl).toBe("https://images.example/debian-13-genericcloud-x64.qcow2");
-    expect(QemuConfigSchema.safeParse(c).success).toBe(true);
+    expect(qemuConfigSchema().safeParse(c).success).toBe(true);
   });
 
   it("takes every flag, resolving local image paths and binaries given as paths", () => {
