@@ -155,6 +155,21 @@ async function ensureRemote(opts: EnsureImageOptions, url: URL, name: string, ch
       `The checksum file ${redactUrl(checksumUrl)} has no SHA-512 or SHA-256 line for ${name}; nothing was downloaded`,
     );
   }
+  return cachedOrFilled(opts, expected, name, sourceKey, "downloading", (final) => download(fetchFn, url, name, expected, final, opts));
+}
+
+/**
+ * The cache entry for `expected`: a hit when it exists; otherwise `fill` writes it under the
+ * entry's lock, unless another process did meanwhile (checked again once the lock is held).
+ */
+async function cachedOrFilled(
+  opts: EnsureImageOptions,
+  expected: ExpectedDigest,
+  name: string,
+  sourceKey: string,
+  activity: "downloading" | "copying",
+  fill: (final: string) => Promise<void>,
+): Promise<Resolved> {
   const digest = formatDigest(expected);
   const final = path.join(opts.cacheDir, cacheKey(expected), name);
   if (await isFile(final)) {
@@ -167,10 +182,10 @@ async function ensureRemote(opts: EnsureImageOptions, url: URL, name: string, ch
     opts.signal,
     async () => {
       if (await isFile(final)) return resolved(final, digest, name, true, sourceKey);
-      await download(fetchFn, url, name, expected, final, opts);
+      await fill(final);
       return resolved(final, digest, name, false, sourceKey);
     },
-    () => opts.progress.step(`Waiting for another tsm process to finish downloading ${name}...`),
+    () => opts.progress.step(`Waiting for another tsm process to finish ${activity} ${name}...`),
   );
 }
 
@@ -283,31 +298,17 @@ async function ensureLocal(opts: EnsureImageOptions, file: string, name: string)
   opts.progress.step(`Checking ${name} (${formatBytes(s.size)})...`);
   const hex = await hashFile(file, algorithm, opts);
   const expected: ExpectedDigest = { algorithm, hex };
-  const digest = formatDigest(expected);
-  const final = path.join(opts.cacheDir, cacheKey(expected), name);
-  if (await isFile(final)) {
-    opts.progress.step(`Using the cached ${name}`);
-    return resolved(final, digest, name, true, sourceKey);
-  }
-  return withCacheLock(
-    opts.cacheDir,
-    cacheKey(expected),
-    opts.signal,
-    async () => {
-      if (await isFile(final)) return resolved(final, digest, name, true, sourceKey);
-      opts.progress.step(`Copying ${name} into the image cache (${formatBytes(s.size)})...`);
-      const { createReadStream } = await import("node:fs");
-      const input = createReadStream(file, { signal: opts.signal, highWaterMark: 1024 * 1024 });
-      await intoCache(opts.cacheDir, final, algorithm, input, s.size, opts, {
-        broke: (_done, err) => new TsmError("IMAGE_SOURCE_UNREADABLE", `Cannot copy ${file} into the image cache: ${(err as Error).message}`, { cause: err }),
-        interrupted: `copying ${file}`,
-        check: (actual) =>
-          actual === hex ? undefined : new TsmError("IMAGE_SOURCE_CHANGED", `${file} changed while it was being copied into the image cache; nothing was cached`),
-      });
-      return resolved(final, digest, name, false, sourceKey);
-    },
-    () => opts.progress.step(`Waiting for another tsm process to finish copying ${name}...`),
-  );
+  return cachedOrFilled(opts, expected, name, sourceKey, "copying", async (final) => {
+    opts.progress.step(`Copying ${name} into the image cache (${formatBytes(s.size)})...`);
+    const { createReadStream } = await import("node:fs");
+    const input = createReadStream(file, { signal: opts.signal, highWaterMark: 1024 * 1024 });
+    await intoCache(opts.cacheDir, final, algorithm, input, s.size, opts, {
+      broke: (_done, err) => new TsmError("IMAGE_SOURCE_UNREADABLE", `Cannot copy ${file} into the image cache: ${(err as Error).message}`, { cause: err }),
+      interrupted: `copying ${file}`,
+      check: (actual) =>
+        actual === hex ? undefined : new TsmError("IMAGE_SOURCE_CHANGED", `${file} changed while it was being copied into the image cache; nothing was cached`),
+    });
+  });
 }
 
 async function hashFile(file: string, algorithm: DigestAlgorithm, opts: EnsureImageOptions): Promise<string> {

@@ -337,6 +337,15 @@ async function configureAndRestart(sh: HostShell, facts: HostFacts, init: InitSy
   await restartEngine(sh, restartScript(init, socketActivation));
 }
 
+/** For a VM booted with a cloud-init seed: waits until cloud-init is done, and reports a status other than "done". */
+async function waitForFirstBoot(sh: HostShell, input: ProvisionInput): Promise<void> {
+  if (!input.waitForFirstBoot) return;
+  input.log("Waiting for the first boot (cloud-init) to finish...");
+  const r = await sh.run(STEPS.firstBoot, FIRST_BOOT_SCRIPT, { timeoutMs: 20 * 60_000 });
+  const status = r.stdout.trim().split("\n").pop() ?? "";
+  if (status !== "" && status !== "done" && status !== "absent") input.log(`cloud-init finished with status "${status}" (details: tsm ssh ${input.machineName} sudo cloud-init status --long)`);
+}
+
 /**
  * Provisions a host: privileges, OS, host name, Docker Engine (installed when
  * missing), certificates, configuration, restart. Throws SudoRequiredError,
@@ -349,12 +358,7 @@ export async function provision(remote: Remote, input: ProvisionInput): Promise<
   if (!MACHINE_NAME.test(input.machineName)) throw new InvalidMachineNameError(input.machineName);
   const sh = new HostShell(remote, input.signal);
   await sh.checkPrivileges();
-  if (input.waitForFirstBoot) {
-    input.log("Waiting for the first boot (cloud-init) to finish...");
-    const r = await sh.run(STEPS.firstBoot, FIRST_BOOT_SCRIPT, { timeoutMs: 20 * 60_000 });
-    const status = r.stdout.trim().split("\n").pop() ?? "";
-    if (status !== "" && status !== "done" && status !== "absent") input.log(`cloud-init finished with status "${status}" (details: tsm ssh ${input.machineName} sudo cloud-init status --long)`);
-  }
+  await waitForFirstBoot(sh, input);
   input.log("Detecting the operating system...");
   let facts = await sh.probe();
   const os = detectFamily(parseOsRelease(facts.osRelease ?? ""));
@@ -413,12 +417,7 @@ export async function engineLogTail(remote: Remote, lines = 50): Promise<string>
 export async function upgradeEngine(remote: Remote, input: ProvisionInput): Promise<void> {
   const sh = new HostShell(remote, input.signal);
   await sh.checkPrivileges();
-  if (input.waitForFirstBoot) {
-    input.log("Waiting for the first boot (cloud-init) to finish...");
-    const r = await sh.run(STEPS.firstBoot, FIRST_BOOT_SCRIPT, { timeoutMs: 20 * 60_000 });
-    const status = r.stdout.trim().split("\n").pop() ?? "";
-    if (status !== "" && status !== "done" && status !== "absent") input.log(`cloud-init finished with status "${status}" (details: tsm ssh ${input.machineName} sudo cloud-init status --long)`);
-  }
+  await waitForFirstBoot(sh, input);
   input.log("Detecting the operating system...");
   const before = await sh.probe();
   const os = detectFamily(parseOsRelease(before.osRelease ?? ""));
