@@ -11,6 +11,7 @@ import { rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/core/driver.js";
+import { envSecondsMs } from "../../src/core/env-timeout.js";
 import { MachineStateError, PreCreateCheckError, TsmError } from "../../src/core/errors.js";
 import { storePaths } from "../../src/store/paths.js";
 import { detectAccelerator, describeAccel } from "./accel.js";
@@ -69,11 +70,6 @@ export class QemuDriver implements Driver {
   private pid(): number | undefined {
     const f = this.files();
     return runningPid(f.pidFile, qemuOptValue(f.disk));
-  }
-
-  private timeoutMs(variable: string, fallbackSeconds: number): number {
-    const n = Number(this.host.env[variable]);
-    return (Number.isFinite(n) && n > 0 ? n : fallbackSeconds) * 1000;
   }
 
   // ---- create ------------------------------------------------------------------------
@@ -203,7 +199,7 @@ export class QemuDriver implements Driver {
   }
 
   private async waitForSsh(ctx: OpContext): Promise<void> {
-    const timeoutMs = this.timeoutMs("TSM_QEMU_BOOT_TIMEOUT", 600);
+    const timeoutMs = envSecondsMs(this.host.env, "TSM_QEMU_BOOT_TIMEOUT", 600);
     ctx.log(`Waiting for SSH on 127.0.0.1:${this.settings.sshPort}...`);
     const { waitForSshBanner } = await import("../../src/vm/ssh-wait.js");
     try {
@@ -225,9 +221,9 @@ export class QemuDriver implements Driver {
 
   private async consoleTail(lines: number): Promise<string[]> {
     const { readFile } = await import("node:fs/promises");
+    const { cleanConsole } = await import("../../src/output/console-text.js");
     const text = await readFile(this.files().serialLog, "utf8").catch(() => "");
-    // eslint-disable-next-line no-control-regex
-    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").split(/\r?\n/).filter((l) => l.trim() !== "");
+    const clean = cleanConsole(text).split("\n").filter((l) => l.trim() !== "");
     return clean.slice(-lines).map((l) => `console: ${l}`);
   }
 
@@ -237,7 +233,7 @@ export class QemuDriver implements Driver {
     const f = this.files();
     ctx.log("Asking the guest to power off (ACPI)...");
     await qmpCommand(f.qmpSocket, "system_powerdown", undefined, { signal: ctx.signal }).catch((e: Error) => ctx.debug(`QMP system_powerdown: ${e.message}`));
-    const timeoutMs = this.timeoutMs("TSM_QEMU_STOP_TIMEOUT", 120);
+    const timeoutMs = envSecondsMs(this.host.env, "TSM_QEMU_STOP_TIMEOUT", 120);
     if (await waitForExit(pid, qemuOptValue(f.disk), timeoutMs, ctx.signal)) return;
     if (ctx.signal.aborted) throw new TsmError("INTERRUPTED", "Interrupted while waiting for the VM to power off", { exitCode: 130 });
     ctx.log(`The guest did not power off within ${timeoutMs / 1000} s: stopping the VM forcefully`);

@@ -24,6 +24,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/core/driver.js";
 import { MachineStateError, PreCreateCheckError, TsmError, isTsmError } from "../../src/core/errors.js";
+import { envSecondsMs, sshDeadlineMs, type Env } from "../../src/core/env-timeout.js";
 import { shQuote } from "../../src/ssh/client.js";
 import type { VirtualBoxConfig } from "./index.js";
 import { colonMac, machineMac } from "./mac.js";
@@ -141,15 +142,11 @@ export const realDeps: VBoxDeps = {
 };
 
 /** TSM_SSH_TIMEOUT (seconds, default 60) bounds the wait for SSH and for the address. */
-function sshTimeoutMs(env: Readonly<Record<string, string | undefined>>): number {
-  const s = Number(env.TSM_SSH_TIMEOUT);
-  return Number.isFinite(s) && s > 0 ? s * 1000 : 60_000;
-}
+const sshTimeoutMs = sshDeadlineMs;
 
 /** TSM_VBOX_STOP_TIMEOUT (seconds, default 90): how long `stop` waits after the ACPI power button before powering off. */
-function stopTimeoutMs(env: Readonly<Record<string, string | undefined>>): number {
-  const s = Number(env.TSM_VBOX_STOP_TIMEOUT);
-  return Number.isFinite(s) && s > 0 ? s * 1000 : 90_000;
+function stopTimeoutMs(env: Env): number {
+  return envSecondsMs(env, "TSM_VBOX_STOP_TIMEOUT", 90);
 }
 
 export class VirtualBoxDriver implements Driver {

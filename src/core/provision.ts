@@ -11,6 +11,7 @@ import { TsmError, toTsmError } from "./errors.js";
 import type { MachineRecord } from "./machine.js";
 import type { Machine } from "./open.js";
 import type { Session } from "./session.js";
+import { engineDeadlineMs } from "./env-timeout.js";
 import { connectMachine, remoteOf } from "./ssh-access.js";
 import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";
@@ -52,11 +53,6 @@ export async function withRemote<T>(session: Session, machine: Machine, ctx: OpC
   }
 }
 
-/** TSM_ENGINE_TIMEOUT (seconds) bounds the wait for the engine to answer over TLS; default 120 s (emulated VMs may need more). */
-export function engineDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
-  const s = Number(env.TSM_ENGINE_TIMEOUT);
-  return Number.isFinite(s) && s > 0 ? s * 1000 : 120_000;
-}
 
 /** Polls the engine's /version over mutual TLS until it answers or the deadline passes; then shows the engine's log. */
 export async function waitForEngine(session: Session, machine: Machine, ctx: OpContext, remote: Remote | undefined, deadlineMs = engineDeadlineMs(session.env)): Promise<string> {

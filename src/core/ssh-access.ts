@@ -5,6 +5,7 @@
  */
 import type { SshSession } from "../ssh/client.js";
 import type { Remote } from "../provision/remote.js";
+import { sshDeadlineMs } from "./env-timeout.js";
 import type { MachineRecord } from "./machine.js";
 import type { Machine } from "./open.js";
 import { opContext, type Session } from "./session.js";
@@ -20,11 +21,6 @@ export interface ConnectOptions {
   pin?: (record: MachineRecord) => Promise<void>;
 }
 
-/** TSM_SSH_TIMEOUT (seconds) bounds connecting, retries included; default 60 s. */
-export function sshDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
-  const s = Number(env.TSM_SSH_TIMEOUT);
-  return Number.isFinite(s) && s > 0 ? s * 1000 : 60_000;
-}
 
 export async function connectMachine(session: Session, machine: Machine, options: ConnectOptions = {}): Promise<SshSession> {
   const ctx = opContext(session, machine.record.name);
