@@ -25,6 +25,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCidataIso, type NoCloudSeed } from '../../src/cloudinit/seed.js';
+import { sshBannerOnce } from '../../src/vm/ssh-wait.js';
 import { testBedPrerequisites, which, type Prerequisites } from '../bed/prereqs.js';
 import { run, runOk, sleep, type RunResult } from '../bed/util.js';
 
@@ -299,8 +300,7 @@ function makeVm(v: Omit<TestVm, 'waitForSsh' | 'ssh' | 'qmp' | 'isRunning' | 'st
       let last = '';
       while (Date.now() < end) {
         if (!isRunning()) throw new Error(`[test bed] QEMU exited while waiting for SSH. Serial console:\n${serialTail()}`);
-        const banner = await sshBanner(v.sshPort, 5000);
-        if (banner) {
+        if (await sshBannerOnce('127.0.0.1', v.sshPort, 5000)) {
           const r = await sshRun(v.sshPort, user, privateKeyPath, 'true', { timeoutMs: 30_000 });
           if (r.exitCode === 0) return Date.now() - v.startedAt;
           last = r.stderr.trim();
@@ -360,27 +360,6 @@ function makeVm(v: Omit<TestVm, 'waitForSsh' | 'ssh' | 'qmp' | 'isRunning' | 'st
     },
   };
   return vm;
-}
-
-/** Resolves with sshd's banner line if one arrives on 127.0.0.1:port within `ms`, else undefined. */
-export function sshBanner(port: number, ms: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const sock = net.connect(port, '127.0.0.1');
-    const done = (v: string | undefined): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(undefined), ms);
-    sock.on('data', (c: Buffer) => {
-      buf += c.toString('latin1');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(buf.startsWith('SSH-') ? buf.slice(0, nl).trim() : undefined);
-    });
-    sock.on('error', () => done(undefined));
-    sock.on('close', () => done(undefined));
-  });
 }
 
 export function sshRun(port: number, user: string, privateKeyPath: string, command: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {

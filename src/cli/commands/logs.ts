@@ -6,21 +6,9 @@
 import type { Command } from "commander";
 import { NotSupportedError, TsmError, UsageError } from "../../core/errors.js";
 import { openMachine } from "../../core/open.js";
+import { cleanConsole } from "../../output/console-text.js";
 import type { CliContext } from "../program.js";
 import { oneTarget } from "../target.js";
-
-/** Console output made readable on a terminal: no escape sequences, no carriage returns. */
-export function cleanConsole(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "") // CSI: colours, cursor moves, erase
-    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, "") // OSC: titles
-    .replace(/\x1b[()*+][0-9A-Za-z]/g, "") // character sets
-    .replace(/\x1b[@-Z\\-_]/g, "") // other two-byte escapes (e.g. ESC M, reverse index)
-    .replace(/\x1b/g, "") // anything left over
-    .replace(/\r+\n/g, "\n")
-    .replace(/\r/g, "\n");
-}
 
 export function registerLogs(program: Command, ctx: CliContext): void {
   program

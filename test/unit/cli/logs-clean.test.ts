@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cleanConsole } from "../../../src/cli/commands/logs.js";
+import { cleanConsole } from "../../../src/output/console-text.js";
 
 describe("cleanConsole", () => {
   it("removes what systemd and getty write to a serial console", () => {
