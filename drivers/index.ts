@@ -3,7 +3,7 @@
  * (the first local-VM driver whose hypervisor is available wins).
  * Imported only by the composition root, src/cli/main.ts.
  */
-import type { DriverDescriptor } from "../src/core/driver.js";
+import type { DriverDescriptor } from "../src/model/driver.js";
 import { genericDriver } from "./generic/index.js";
 import { noneDriver } from "./none/index.js";
 import { virtualboxDriver } from "./virtualbox/index.js";

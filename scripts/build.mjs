@@ -55,7 +55,7 @@ const execaAsVendorFile = {
  * and first-boot code they pull in) are bundled on their own, as dist/driver-<name>.cjs,
  * loaded by the driver's `open`: they are a quarter of the code and no store-only command
  * needs them, so the start-up bundle stays small. Both bundles must share one
- * src/core/errors.ts (exit codes and `instanceof` checks cross the boundary): the start-up
+ * src/model/errors.ts (exit codes and `instanceof` checks cross the boundary): the start-up
  * bundle registers its module (src/cli/main.ts) and the driver bundles use that one.
  */
 const VM_DRIVERS = ["qemu", "virtualbox"];
@@ -68,13 +68,13 @@ const vmDriversAsFiles = {
     });
   },
 };
-const sharedCoreErrors = {
-  name: "shared-core-errors",
+const sharedModelErrors = {
+  name: "shared-model-errors",
   setup(b) {
-    b.onResolve({ filter: /[\\/]core[\\/]errors\.js$/ }, () => ({ path: "core-errors", namespace: "tsm-shared" }));
+    b.onResolve({ filter: /[\\/]model[\\/]errors\.js$/ }, () => ({ path: "core-errors", namespace: "tsm-shared" }));
     b.onLoad({ filter: /.*/, namespace: "tsm-shared" }, () => ({
       contents:
-        'const m = globalThis[Symbol.for("tsm.core.errors")];\n' +
+        'const m = globalThis[Symbol.for("tsm.model.errors")];\n' +
         'if (!m) throw new Error("tsm: this driver bundle must be loaded by tsm-main.cjs");\n' +
         "module.exports = m;",
       loader: "js",
@@ -113,7 +113,7 @@ for (const name of VM_DRIVERS) {
     target: "node20",
     format: "cjs",
     external,
-    plugins: [execaAsVendorFile, sharedCoreErrors],
+    plugins: [execaAsVendorFile, sharedModelErrors],
     supported: { "dynamic-import": false },
     minify: true,
     sourcemap: "linked",

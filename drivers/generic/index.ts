@@ -6,10 +6,11 @@
  */
 import * as z from "zod/mini";
 import path from "node:path";
-import type { Driver, DriverDescriptor, DriverHost, FlagValues, MachineState, OpContext, SshEndpoint } from "../../src/core/driver.js";
-import { NotSupportedError, PreCreateCheckError, TsmError, UsageError } from "../../src/core/errors.js";
-import { isIpLiteral } from "../../src/core/address.js";
-import { DEFAULT_ENGINE_PORT } from "../../src/core/machine.js";
+import type { Driver, DriverDescriptor, DriverHost, FlagValues, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
+import { NotSupportedError, PreCreateCheckError, TsmError, UsageError } from "../../src/model/errors.js";
+import { isIpLiteral } from "../../src/model/address.js";
+import { throwIfAborted } from "../../src/model/abort.js";
+import { DEFAULT_ENGINE_PORT } from "../../src/model/machine.js";
 
 const port = z.int().check(z.minimum(1), z.maximum(65535));
 const ConfigSchema = z.object({
@@ -133,7 +134,7 @@ class GenericDriver implements Driver {
     const deadline = Date.now() + 5 * 60_000;
     ctx.log("Waiting for the server to come back...");
     for (;;) {
-      if (ctx.signal.aborted) throw new TsmError("INTERRUPTED", "Interrupted while waiting for the server to reboot");
+      throwIfAborted(ctx.signal, "waiting for the server to reboot");
       if (Date.now() > deadline) throw new TsmError("REBOOT_TIMEOUT", `${this.host.machineName} did not come back within 5 minutes of the reboot`);
       await new Promise((r) => setTimeout(r, 2000));
       try {

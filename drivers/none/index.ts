@@ -4,8 +4,8 @@
  * engine should serve and gives the client side (`env`, `config`, `ls`).
  */
 import * as z from "zod/mini";
-import type { Driver, DriverDescriptor, FlagValues, OpContext } from "../../src/core/driver.js";
-import { NotSupportedError, UsageError } from "../../src/core/errors.js";
+import type { Driver, DriverDescriptor, FlagValues, OpContext } from "../../src/model/driver.js";
+import { NotSupportedError, UsageError } from "../../src/model/errors.js";
 import { parseTcpUrl } from "../../src/docker/engine-api.js";
 
 const ConfigSchema = z.object({ url: z.string() });

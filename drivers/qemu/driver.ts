@@ -10,9 +10,10 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/core/driver.js";
-import { envSecondsMs } from "../../src/core/env-timeout.js";
-import { MachineStateError, PreCreateCheckError, TsmError } from "../../src/core/errors.js";
+import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
+import { envSecondsMs } from "../../src/model/timeouts.js";
+import { MachineStateError, PreCreateCheckError, TsmError } from "../../src/model/errors.js";
+import { throwIfAborted } from "../../src/model/abort.js";
 import { storePaths } from "../../src/store/paths.js";
 import { detectAccelerator, describeAccel } from "./accel.js";
 import { qemuArgs, qemuOptValue, type Accelerator, type QemuFiles } from "./command-line.js";
@@ -235,7 +236,7 @@ export class QemuDriver implements Driver {
     await qmpCommand(f.qmpSocket, "system_powerdown", undefined, { signal: ctx.signal }).catch((e: Error) => ctx.debug(`QMP system_powerdown: ${e.message}`));
     const timeoutMs = envSecondsMs(this.host.env, "TSM_QEMU_STOP_TIMEOUT", 120);
     if (await waitForExit(pid, qemuOptValue(f.disk), timeoutMs, ctx.signal)) return;
-    if (ctx.signal.aborted) throw new TsmError("INTERRUPTED", "Interrupted while waiting for the VM to power off", { exitCode: 130 });
+    throwIfAborted(ctx.signal, "waiting for the VM to power off");
     ctx.log(`The guest did not power off within ${timeoutMs / 1000} s: stopping the VM forcefully`);
     await this.kill(ctx);
   }

@@ -3,8 +3,8 @@
  * its format and virtual size read by `qemu-img info` (the overlay names the backing
  * format explicitly: letting QEMU probe a raw image's format is unsafe).
  */
-import type { OpContext } from "../../src/core/driver.js";
-import { TsmError } from "../../src/core/errors.js";
+import type { OpContext } from "../../src/model/driver.js";
+import { TsmError } from "../../src/model/errors.js";
 import type { Exec } from "../../src/exec/exec.js";
 
 export interface BaseImage {

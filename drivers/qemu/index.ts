@@ -5,7 +5,7 @@
  * the machine operations (driver.ts) load on `open`.
  */
 import { existsSync } from "node:fs";
-import type { DriverDescriptor } from "../../src/core/driver.js";
+import type { DriverDescriptor } from "../../src/model/driver.js";
 import { defaultCloudImageUrl } from "../../src/images/default-url.js";
 import { qemuConfigSchema, QEMU_FLAGS, qemuSettingsFromFlags } from "./settings.js";
 

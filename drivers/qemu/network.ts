@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { TsmError } from "../../src/core/errors.js";
+import { TsmError } from "../../src/model/errors.js";
 
 export const SHARED_NETWORK = { prefix: "192.168.127", prefixLength: 24, first: 2, last: 254 } as const;
 

@@ -6,7 +6,7 @@
  * one QMP client at a time per socket).
  */
 import { connect } from "node:net";
-import { TsmError } from "../../src/core/errors.js";
+import { TsmError } from "../../src/model/errors.js";
 
 export class QmpError extends TsmError {
   constructor(message: string, options: { cause?: unknown } = {}) {

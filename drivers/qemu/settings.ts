@@ -4,9 +4,9 @@
  */
 import path from "node:path";
 import * as z from "zod/mini";
-import type { DriverFlag, FlagValues } from "../../src/core/driver.js";
-import { UsageError } from "../../src/core/errors.js";
-import { DEFAULT_ENGINE_PORT } from "../../src/core/machine.js";
+import type { DriverFlag, FlagValues } from "../../src/model/driver.js";
+import { UsageError } from "../../src/model/errors.js";
+import { DEFAULT_ENGINE_PORT } from "../../src/model/machine.js";
 
 const ACCELS = ["auto", "kvm", "hvf", "tcg"] as const;
 

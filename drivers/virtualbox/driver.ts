@@ -22,9 +22,10 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/core/driver.js";
-import { MachineStateError, PreCreateCheckError, TsmError, isTsmError } from "../../src/core/errors.js";
-import { envSecondsMs, sshDeadlineMs, type Env } from "../../src/core/env-timeout.js";
+import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
+import { MachineStateError, PreCreateCheckError, TsmError, isTsmError } from "../../src/model/errors.js";
+import { throwIfAborted } from "../../src/model/abort.js";
+import { envSecondsMs, sshDeadlineMs, type Env } from "../../src/model/timeouts.js";
 import { shQuote } from "../../src/ssh/client.js";
 import type { VirtualBoxConfig } from "./index.js";
 import { colonMac, machineMac } from "./mac.js";
@@ -584,7 +585,7 @@ export class VirtualBoxDriver implements Driver {
     const deadline = started + timeoutMs;
     let last = "";
     for (;;) {
-      if (ctx.signal.aborted) throw new TsmError("INTERRUPTED", `Interrupted while waiting for the address of "${name}"`, { exitCode: 130 });
+      throwIfAborted(ctx.signal, `waiting for the address of "${name}"`);
       const prop = await this.vbm(ctx).tryRun(["guestproperty", "get", name, "/VirtualBox/GuestInfo/Net/1/V4/IP"]);
       let ip = prop.ok ? parseGuestProperty(prop.stdout) : undefined;
       if (!inNet(ip)) {
@@ -677,7 +678,7 @@ export class VirtualBoxDriver implements Driver {
       s = await this.vmState(ctx);
       if (s === "poweroff" || s === "aborted") return;
       if (Date.now() >= deadline) break;
-      if (ctx.signal.aborted) throw new TsmError("INTERRUPTED", `Interrupted while stopping "${name}"`, { exitCode: 130 });
+      throwIfAborted(ctx.signal, `stopping "${name}"`);
       await this.deps.sleep(1000);
     }
     ctx.log(`"${name}" did not power off within ${Math.round(limit / 1000)} s of the ACPI power button: powering it off.`);

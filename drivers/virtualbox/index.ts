@@ -9,9 +9,9 @@
  * This file is the cheap descriptor; driver.ts (loaded by `open`) does the work.
  */
 import * as z from "zod/mini";
-import type { DriverDescriptor, FlagValues } from "../../src/core/driver.js";
-import { UsageError } from "../../src/core/errors.js";
-import { DEFAULT_ENGINE_PORT } from "../../src/core/machine.js";
+import type { DriverDescriptor, FlagValues } from "../../src/model/driver.js";
+import { UsageError } from "../../src/model/errors.js";
+import { DEFAULT_ENGINE_PORT } from "../../src/model/machine.js";
 import { defaultCloudImageUrl } from "../../src/images/default-url.js";
 import { checkHostOnlyCidr, DEFAULT_HOSTONLY_CIDR } from "./network.js";
 import { findVBoxManage } from "./vboxmanage.js";

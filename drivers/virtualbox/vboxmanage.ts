@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Exec } from "../../src/exec/exec.js";
-import { TsmError } from "../../src/core/errors.js";
+import { TsmError } from "../../src/model/errors.js";
 
 export const VBOXMANAGE_NOT_FOUND = "VBoxManage not found. Make sure VirtualBox is installed and VBoxManage is in the path";
 

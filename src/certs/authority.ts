@@ -6,7 +6,7 @@
  * only commands that issue certificates pay for it. No file system access here.
  */
 import type * as Forge from "node-forge";
-import { isIpLiteral } from "../core/address.js";
+import { isIpLiteral } from "../model/address.js";
 
 export interface KeyPairPem {
   /** PKCS#1 "RSA PRIVATE KEY" PEM, as Docker and Docker Machine use. */

@@ -3,7 +3,7 @@
  * native X509Certificate: no node-forge and no network, so these stay fast.
  */
 import type { X509Certificate } from "node:crypto";
-import { isIpLiteral } from "../core/address.js";
+import { isIpLiteral } from "../model/address.js";
 
 /** node:crypto, loaded on first use: most commands never look at a certificate. */
 export function crypto(): Promise<typeof import("node:crypto")> {

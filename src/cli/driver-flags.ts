@@ -4,8 +4,8 @@
  * command line; from the environment they are comma-separated, as in Docker Machine.
  */
 import { Option, type Command } from "commander";
-import type { DriverFlag, FlagValues } from "../core/driver.js";
-import { UsageError } from "../core/errors.js";
+import type { DriverFlag, FlagValues } from "../model/driver.js";
+import { UsageError } from "../model/errors.js";
 
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

@@ -4,9 +4,9 @@
  * an exit status. Nothing below it calls process.exit.
  */
 import { builtinDrivers } from "../../drivers/index.js";
-import * as coreErrors from "../core/errors.js";
-import { ExitCode, isTsmError } from "../core/errors.js";
-import { DriverRegistry } from "../core/registry.js";
+import * as modelErrors from "../model/errors.js";
+import { ExitCode, isTsmError } from "../model/errors.js";
+import { DriverRegistry } from "../model/registry.js";
 import { realExec } from "../exec/exec.js";
 import { processIo } from "../output/io.js";
 import { LiveProgress, lazyProgress, plainProgress } from "../output/progress.js";
@@ -15,7 +15,7 @@ import { programName, reportError } from "./report.js";
 
 // The VM drivers are bundled apart (scripts/build.mjs) and use this very module, so error
 // classes (instanceof, exit codes) are one across bundles.
-(globalThis as Record<symbol, unknown>)[Symbol.for("tsm.core.errors")] = coreErrors;
+(globalThis as Record<symbol, unknown>)[Symbol.for("tsm.model.errors")] = modelErrors;
 
 export async function main(): Promise<void> {
   const rawIo = processIo();

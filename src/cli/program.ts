@@ -9,7 +9,7 @@ import type { Exec } from "../exec/exec.js";
 import type { SshConnector } from "../ssh/client.js";
 import type { Io } from "../output/io.js";
 import type { Progress } from "../output/progress.js";
-import type { DriverRegistry } from "../core/registry.js";
+import type { DriverRegistry } from "../model/registry.js";
 import type { Session } from "../core/session.js";
 import { FileStore } from "../store/file-store.js";
 import { resolveStorageRoot, storePaths } from "../store/paths.js";

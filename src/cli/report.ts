@@ -4,7 +4,7 @@
  */
 import { CommanderError } from "commander";
 import path from "node:path";
-import { describeChain, ExitCode, isTsmError, type ExitCodeValue } from "../core/errors.js";
+import { describeChain, ExitCode, isTsmError, type ExitCodeValue } from "../model/errors.js";
 import type { Io } from "../output/io.js";
 
 /** Maps anything thrown to an exit status, printing one line (plus details) on stderr. */

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { rename, rm, writeFile } from "node:fs/promises";
-import { TsmError } from "../core/errors.js";
+import { TsmError } from "../model/errors.js";
 import { buildIso9660 } from "./iso9660.js";
 import { toYaml, type YamlValue } from "./yaml.js";
 

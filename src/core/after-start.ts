@@ -8,8 +8,8 @@
  * 3. the engine is awaited over mutual TLS, so `tsm start x && docker ps` works.
  */
 import { readFileSync } from "node:fs";
-import type { OpContext } from "./driver.js";
-import type { MachineRecord } from "./machine.js";
+import type { OpContext } from "../model/driver.js";
+import type { MachineRecord } from "../model/machine.js";
 import type { Machine } from "./open.js";
 import type { Session } from "./session.js";
 

@@ -8,7 +8,7 @@ import { readFile } from "node:fs";
 import { certSetProblems, parseCert, type CertSetPem } from "../certs/check.js";
 import { readValidStamp, stampProblems } from "../certs/stamp.js";
 import { getEngineVersion, parseTcpUrl, type EngineEndpoint, type EngineVersion } from "../docker/engine-api.js";
-import { CertificateError } from "./errors.js";
+import { CertificateError } from "../model/errors.js";
 import type { Machine } from "./open.js";
 import { opContext, type Session } from "./session.js";
 

@@ -11,9 +11,9 @@
  * or remove it.
  */
 import { certOrganization, ensureCaAndClient, writeMachineCerts } from "../certs/bootstrap.js";
-import type { FlagValues } from "./driver.js";
-import { isTsmError, MachineExistsError, PreCreateCheckError, TsmError, toTsmError } from "./errors.js";
-import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "./machine.js";
+import type { FlagValues } from "../model/driver.js";
+import { isTsmError, MachineExistsError, PreCreateCheckError, TsmError, toTsmError } from "../model/errors.js";
+import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "../model/machine.js";
 import { openRecord } from "./open.js";
 import { opContext, type Session } from "./session.js";
 import type { SwarmRequest } from "./swarm.js";

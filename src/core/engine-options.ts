@@ -4,8 +4,8 @@
  * them for the remote shell; here we only refuse what cannot be meaningful.
  */
 import { isIP } from "node:net";
-import { UsageError } from "./errors.js";
-import { INSTALL_METHODS, type InstallMethod } from "./machine.js";
+import { UsageError } from "../model/errors.js";
+import { INSTALL_METHODS, type InstallMethod } from "../model/machine.js";
 
 const OPT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -4,8 +4,8 @@
  * case-insensitive. `label=key` (without a value) matches machines that have
  * the label at all.
  */
-import { UsageError } from "./errors.js";
-import type { MachineRecord } from "./machine.js";
+import { UsageError } from "../model/errors.js";
+import type { MachineRecord } from "../model/machine.js";
 
 export const FILTER_KEYS = ["driver", "state", "name", "label", "swarm"] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];

@@ -2,7 +2,7 @@
  * Runs one action per machine concurrently and waits for all of them: one
  * machine's failure neither stops nor hides the others.
  */
-import { MultiMachineError, toTsmError, type TsmError } from "./errors.js";
+import { MultiMachineError, toTsmError, type TsmError } from "../model/errors.js";
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: TsmError };
 

@@ -1,9 +1,9 @@
 /**
  * Loading a machine: its record, its driver, and its paths, in one handle.
  */
-import type { Driver } from "./driver.js";
-import { MultiMachineError, toTsmError } from "./errors.js";
-import type { MachineRecord } from "./machine.js";
+import type { Driver } from "../model/driver.js";
+import { MultiMachineError, toTsmError } from "../model/errors.js";
+import type { MachineRecord } from "../model/machine.js";
 import type { MachinePaths } from "../store/paths.js";
 import type { Session } from "./session.js";
 

@@ -4,9 +4,9 @@
  * machine that does not answer in time becomes a Timeout row; it never delays
  * the others.
  */
-import { MachineStateError, isTsmError } from "./errors.js";
-import type { MachineState } from "./driver.js";
-import type { MachineRecord } from "./machine.js";
+import { MachineStateError, isTsmError } from "../model/errors.js";
+import type { MachineState } from "../model/driver.js";
+import type { MachineRecord } from "../model/machine.js";
 import { openRecord } from "./open.js";
 import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";

@@ -6,12 +6,12 @@
  * come with the error.
  */
 import { readFileSync } from "node:fs";
-import type { OpContext } from "./driver.js";
-import { TsmError, toTsmError } from "./errors.js";
-import type { MachineRecord } from "./machine.js";
+import type { OpContext } from "../model/driver.js";
+import { TsmError, toTsmError } from "../model/errors.js";
+import type { MachineRecord } from "../model/machine.js";
 import type { Machine } from "./open.js";
 import type { Session } from "./session.js";
-import { engineDeadlineMs } from "./env-timeout.js";
+import { engineDeadlineMs } from "../model/timeouts.js";
 import { connectMachine, remoteOf } from "./ssh-access.js";
 import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";

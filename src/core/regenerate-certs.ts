@@ -5,7 +5,7 @@
  * the old CA; the user is told which, so nothing silently breaks.
  */
 import { certOrganization, ensureCaAndClient, serverSans, writeMachineCerts } from "../certs/bootstrap.js";
-import type { OpContext } from "./driver.js";
+import type { OpContext } from "../model/driver.js";
 import { settleEach, throwFailures } from "./multi.js";
 import { openMachine, type Machine } from "./open.js";
 import { installCertsOnHost } from "./provision.js";

@@ -4,7 +4,7 @@
  * forgotten while it may still exist; with --force the record goes anyway and
  * the user is told what may be left.
  */
-import { CorruptRecordError, MachineNotFoundError, MachineStateError, TsmError, toTsmError } from "./errors.js";
+import { CorruptRecordError, MachineNotFoundError, MachineStateError, TsmError, toTsmError } from "../model/errors.js";
 import { openRecord } from "./open.js";
 import { opContext, type Session } from "./session.js";
 

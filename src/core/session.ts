@@ -7,8 +7,8 @@ import type { SshConnector } from "../ssh/client.js";
 import type { Io } from "../output/io.js";
 import type { Progress } from "../output/progress.js";
 import type { FileStore } from "../store/file-store.js";
-import type { OpContext } from "./driver.js";
-import type { DriverRegistry } from "./registry.js";
+import type { OpContext } from "../model/driver.js";
+import type { DriverRegistry } from "../model/registry.js";
 
 export interface Session {
   readonly store: FileStore;

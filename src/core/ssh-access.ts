@@ -5,8 +5,8 @@
  */
 import type { SshSession } from "../ssh/client.js";
 import type { Remote } from "../provision/remote.js";
-import { sshDeadlineMs } from "./env-timeout.js";
-import type { MachineRecord } from "./machine.js";
+import { sshDeadlineMs } from "../model/timeouts.js";
+import type { MachineRecord } from "../model/machine.js";
 import type { Machine } from "./open.js";
 import { opContext, type Session } from "./session.js";
 

@@ -6,10 +6,10 @@
  * to the joining engine, and never stored, printed or logged.
  */
 import { engineRequest, EngineApiError, type EngineEndpoint } from "../docker/engine-api.js";
-import type { OpContext } from "./driver.js";
+import type { OpContext } from "../model/driver.js";
 import { machineTlsConnection } from "./connection.js";
-import { MachineStateError, PreCreateCheckError, TsmError, UsageError } from "./errors.js";
-import type { SwarmOptions } from "./machine.js";
+import { MachineStateError, PreCreateCheckError, TsmError, UsageError } from "../model/errors.js";
+import type { SwarmOptions } from "../model/machine.js";
 import { openMachine, type Machine } from "./open.js";
 import { opContext, type Session } from "./session.js";
 

@@ -3,8 +3,8 @@
  * tsm never needs the docker CLI. Requests are bounded by a deadline and an
  * AbortSignal.
  */
-import { isIpLiteral } from "../core/address.js";
-import { TsmError } from "../core/errors.js";
+import { isIpLiteral } from "../model/address.js";
+import { TsmError } from "../model/errors.js";
 
 export interface EngineTls {
   ca: string;

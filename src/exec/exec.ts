@@ -3,23 +3,8 @@
  * DriverHost, so tests can hand them a table fake; the real one wraps execa,
  * imported lazily because most commands never spawn anything.
  */
-export interface ExecOptions {
-  input?: string;
-  env?: Record<string, string | undefined>;
-  cwd?: string;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** Resolve with the exit code instead of rejecting on a non-zero exit. */
-  reject?: boolean;
-}
-
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
-
-export type Exec = (file: string, args: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
+import type { Exec, ExecResult } from "../model/seams.js";
+export type { Exec, ExecOptions, ExecResult } from "../model/seams.js";
 
 /** Thrown by the real Exec when a command fails and `reject` is not false. */
 export class ExecError extends Error {

@@ -40,10 +40,11 @@ import type { Stats } from "node:fs";
 import { chmod, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { isTsmError, TsmError, UsageError } from "../core/errors.js";
+import { isTsmError, TsmError, UsageError } from "../model/errors.js";
 import { cacheKey, type DigestAlgorithm, type ExpectedDigest, findChecksum, formatDigest, parseCacheKey } from "./checksums.js";
 import { entryPath, readIndex, recordUse } from "./index-file.js";
-import { abortError, withCacheLock } from "./lock.js";
+import { abortError } from "../model/abort.js";
+import { withCacheLock } from "./lock.js";
 import { formatBytes, type ImageProgress } from "./progress.js";
 import { parseImageSource, redactUrl, resolveChecksumUrl } from "./source.js";
 

@@ -2,7 +2,7 @@
  * The default Debian cloud image URLs, apart from source.ts so that driver descriptors (loaded
  * by every command) import nothing else.
  */
-import { UsageError } from "../core/errors.js";
+import { UsageError } from "../model/errors.js";
 
 /** Debian 13 (trixie) cloud images. */
 const DEBIAN_CLOUD_BASE = "https://cloud.debian.org/images/cloud/trixie/latest";

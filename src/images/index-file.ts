@@ -10,7 +10,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { TsmError } from "../core/errors.js";
+import { TsmError } from "../model/errors.js";
 import { withCacheLock } from "./lock.js";
 
 export interface IndexEntry {

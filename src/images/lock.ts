@@ -12,26 +12,10 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { InterruptedError, TsmError } from "../core/errors.js";
+import { abortError, sleep } from "../model/abort.js";
+import { TsmError } from "../model/errors.js";
 
 const STALE_MS = 20_000;
-
-export function abortError(signal: AbortSignal, what: string): TsmError {
-  const reason: unknown = signal.reason;
-  return reason instanceof TsmError ? reason : new InterruptedError(`Interrupted while ${what}`);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /**
  * Runs `fn` holding `<cacheDir>/locks/<name>.lock`. `onWait` is called once if
@@ -69,7 +53,7 @@ export async function withCacheLock<T>(
         waited = true;
         onWait?.();
       }
-      await sleep(50 + Math.random() * 100, signal);
+      await sleep(50 + Math.random() * 100, signal, "waiting for another tsm process to finish with the image cache");
     }
   }
   try {

@@ -9,7 +9,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../core/errors.js";
+import { UsageError } from "../model/errors.js";
 
 export type ImageSource =
   | { readonly kind: "remote"; readonly url: URL; readonly name: string }

@@ -6,24 +6,12 @@
  * `update` rewrites the current step's text in place (a download's progress
  * bar); on plain output it is one more line, so callers throttle it.
  */
+import type { ProgressSink } from "../model/seams.js";
+
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-export interface Progress {
-  /** A new step begins; the previous one is done. */
-  step(text: string): void;
-  /**
-   * New text for the current step, which is not done yet: on a terminal the live
-   * line is redrawn (the step keeps its start time); elsewhere it is a plain
-   * line, so call it sparingly. Without a current step it starts one.
-   */
-  update(text: string): void;
-  /** A line that is not a step (debug, warning). */
-  note(text: string): void;
-  /** Raw stderr text (messages, prompts) that must not be mixed into a live line. */
-  above(text: string): void;
-  /** Ends the live line: the current step is marked done (ok) or failed. */
-  finish(ok: boolean): void;
-}
+/** The progress display (its contract is the model's ProgressSink). */
+export type Progress = ProgressSink;
 
 export function plainProgress(write: (text: string) => void): Progress {
   return {

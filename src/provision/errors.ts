@@ -4,7 +4,7 @@
  * Every message is one line that says what failed; `details` carries the stderr
  * tail, the engine log or the remedy.
  */
-import { ExitCode, TsmError } from "../core/errors.js";
+import { ExitCode, TsmError } from "../model/errors.js";
 
 /** Last non-empty line of a command's output, trimmed ("" when there is none). */
 export function lastLine(text: string): string {

@@ -13,7 +13,7 @@
  *   into /usr/local/bin, run by a unit or init script that tsm writes.
  * - none: never install; a host without dockerd is an error.
  */
-import type { EngineOptions } from "../core/machine.js";
+import type { EngineOptions } from "../model/machine.js";
 import { renderOpenRcInitScript, renderSystemdUnit, PATHS } from "./daemon-config.js";
 import { EngineInstallError } from "./errors.js";
 import type { RemoteFile } from "./host-files.js";

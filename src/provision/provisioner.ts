@@ -16,8 +16,9 @@
  * - Running it twice is harmless: files are rewritten with the same content, the
  *   host name and /etc/hosts are left alone when already right, the engine restarts.
  */
-import { InterruptedError, InvalidMachineNameError, isTsmError } from "../core/errors.js";
-import type { EngineOptions } from "../core/machine.js";
+import { InterruptedError, isTsmError } from "../model/errors.js";
+import { validateMachineName } from "../model/name.js";
+import type { EngineOptions } from "../model/machine.js";
 import {
   assertNotOverridden,
   PATHS,
@@ -192,7 +193,6 @@ function certFiles(certs: ProvisionInput["certs"]): RemoteFile[] {
   ];
 }
 
-const MACHINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
 
 async function setHostname(sh: HostShell, facts: HostFacts, name: string, init: InitSystem): Promise<void> {
   const needName = facts.nodename !== name || (facts.hostnameFile ?? "").trim() !== name;
@@ -355,7 +355,7 @@ async function waitForFirstBoot(sh: HostShell, input: ProvisionInput): Promise<v
  */
 export async function provision(remote: Remote, input: ProvisionInput): Promise<ProvisionResult> {
   // The caller validates it; checked again because it reaches `hostname` and /etc/hosts.
-  if (!MACHINE_NAME.test(input.machineName)) throw new InvalidMachineNameError(input.machineName);
+  validateMachineName(input.machineName);
   const sh = new HostShell(remote, input.signal);
   await sh.checkPrivileges();
   await waitForFirstBoot(sh, input);

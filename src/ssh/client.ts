@@ -4,7 +4,7 @@
  * `SshConnector` with a fake. This file must not import ssh2: commands that never
  * touch SSH import these types and `shQuote`, and must not pay for loading ssh2.
  */
-import { UsageError } from "../core/errors.js";
+import { UsageError } from "../model/errors.js";
 
 export interface SshTarget {
   host: string;

@@ -4,7 +4,7 @@
  * through `cause` or let them through as they are, since every message already
  * names the host and says what to check.
  */
-import { TsmError } from "../core/errors.js";
+import { TsmError } from "../model/errors.js";
 
 /** "10.0.0.5:22", or "[::1]:22" for IPv6 literals, so the port is never ambiguous. */
 export function hostPort(host: string, port: number): string {

@@ -10,7 +10,8 @@ import { mkdir, readdir, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Client, ClientChannel, ConnectConfig, SFTPWrapper, Stats } from "ssh2";
-import { InterruptedError, TsmError } from "../core/errors.js";
+import { abortError, sleep } from "../model/abort.js";
+import { TsmError } from "../model/errors.js";
 import { planAuthentication, type AuthPlan } from "./auth.js";
 import type {
   ExecOptions,
@@ -50,26 +51,6 @@ export const MAX_CONCURRENT_CHANNELS = 8;
 type Env = Readonly<Record<string, string | undefined>>;
 type Log = (line: string) => void;
 
-/** The rejection for an aborted operation: the signal's reason when it is a TsmError (the caller chose it), else InterruptedError. */
-function abortError(signal: AbortSignal | undefined, what: string): TsmError {
-  const reason: unknown = signal?.reason;
-  return reason instanceof TsmError ? reason : new InterruptedError(`Interrupted while ${what}`);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal, what));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal, what));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 function abbreviate(command: string, max = 60): string {
   const oneLine = command.replace(/\s+/g, " ").trim();

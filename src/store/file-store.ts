@@ -6,9 +6,10 @@
 // Synchronous fs on purpose: these are small local files, and node:fs/promises
 // alone costs milliseconds of start-up that store-only commands cannot spare.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, type Dirent } from "node:fs";
-import { CorruptRecordError, MachineNotFoundError, TsmError } from "../core/errors.js";
-import { isValidMachineName, MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../core/machine.js";
-import type { DriverRegistry } from "../core/registry.js";
+import { CorruptRecordError, MachineNotFoundError, TsmError } from "../model/errors.js";
+import { MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../model/machine.js";
+import { isValidMachineName } from "../model/name.js";
+import type { DriverRegistry } from "../model/registry.js";
 import { machineLockName, storeLockName, withLock } from "./lock.js";
 import type { StorePaths } from "./paths.js";
 

@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { TsmError } from "../core/errors.js";
+import { TsmError } from "../model/errors.js";
 
 export interface LockOptions {
   /** How long to wait for a lock held by another process before giving up. */

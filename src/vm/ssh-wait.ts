@@ -5,7 +5,8 @@
  * proof is a line starting with "SSH-" from the other end.
  */
 import { connect } from "node:net";
-import { TsmError } from "../core/errors.js";
+import { throwIfAborted } from "../model/abort.js";
+import { TsmError } from "../model/errors.js";
 
 export interface WaitForSshOptions {
   host: string;
@@ -21,8 +22,8 @@ export interface WaitForSshOptions {
 }
 
 export class SshWaitError extends TsmError {
-  constructor(code: "SSH_TIMEOUT" | "VM_DIED" | "INTERRUPTED", message: string) {
-    super(code, message, code === "INTERRUPTED" ? { exitCode: 130 } : {});
+  constructor(code: "SSH_TIMEOUT" | "VM_DIED", message: string) {
+    super(code, message);
   }
 }
 
@@ -52,7 +53,7 @@ export async function waitForSshBanner(opts: WaitForSshOptions): Promise<void> {
   const what = opts.what ?? `${opts.host}:${opts.port}`;
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    if (opts.signal.aborted) throw new SshWaitError("INTERRUPTED", `Interrupted while waiting for SSH on ${what}`);
+    throwIfAborted(opts.signal, `waiting for SSH on ${what}`);
     if (await sshBannerOnce(opts.host, opts.port, Math.max(500, Math.min(5000, deadline - Date.now())))) return;
     if (opts.alive && !(await opts.alive())) throw new SshWaitError("VM_DIED", `${what} stopped while waiting for SSH`);
     if (Date.now() >= deadline) {

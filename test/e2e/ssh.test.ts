@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { InterruptedError } from "../../src/core/errors.js";
+import { InterruptedError } from "../../src/model/errors.js";
 import { shQuote, type SshConnectOptions, type SshSession } from "../../src/ssh/client.js";
 import {
   SshAuthError,

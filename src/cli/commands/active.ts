@@ -4,7 +4,7 @@
  * are probed, each bounded by --timeout.
  */
 import type { Command } from "commander";
-import { TsmError, UsageError } from "../../core/errors.js";
+import { TsmError, UsageError } from "../../model/errors.js";
 import { openRecord } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
 import { probeMachine } from "../../core/probe.js";

@@ -4,10 +4,11 @@
  * `create -d none --help` lists them and unknown flags are refused.
  */
 import { Option, type Command } from "commander";
-import type { DriverDescriptor } from "../../core/driver.js";
+import type { DriverDescriptor } from "../../model/driver.js";
 import type { SwarmFlags } from "../../core/swarm.js";
-import { PreCreateCheckError, UsageError } from "../../core/errors.js";
-import { DEFAULT_INSTALL_URL, validateMachineName } from "../../core/machine.js";
+import { PreCreateCheckError, UsageError } from "../../model/errors.js";
+import { DEFAULT_INSTALL_URL } from "../../model/machine.js";
+import { validateMachineName } from "../../model/name.js";
 import type { CliContext } from "../program.js";
 import { addFlags, collect, parseBool, readFlags } from "../driver-flags.js";
 

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { checkedLive, machineConnection } from "../../core/connection.js";
-import { MachineStateError, UsageError } from "../../core/errors.js";
+import { MachineStateError, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import type { Session } from "../../core/session.js";
 import { detectShell, parseShellName, shellFamily, type ShellFamily } from "../../shell/detect.js";

@@ -4,7 +4,7 @@
  * console (generic, none) refuse with exit 7.
  */
 import type { Command } from "commander";
-import { NotSupportedError, TsmError, UsageError } from "../../core/errors.js";
+import { NotSupportedError, TsmError, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { cleanConsole } from "../../output/console-text.js";
 import type { CliContext } from "../program.js";

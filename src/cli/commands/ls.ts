@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { hasAnyFilter, matchesState, matchesStatic, parseFilters } from "../../core/ls-filter.js";
 import { probeMachine, type ProbeResult } from "../../core/probe.js";
-import { UsageError } from "../../core/errors.js";
+import { UsageError } from "../../model/errors.js";
 import type { Session } from "../../core/session.js";
 import { splitTableFormat, unescapeFormat } from "../../output/go-template.js";
 import { compileTemplate } from "../template.js";

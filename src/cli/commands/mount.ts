@@ -5,7 +5,7 @@
  * verified, with strict checking. `-u` unmounts.
  */
 import type { Command } from "commander";
-import { TsmError, UsageError } from "../../core/errors.js";
+import { TsmError, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
 import type { CliContext } from "../program.js";

@@ -4,8 +4,8 @@
  * (none, generic) refuse before anything happens.
  */
 import type { Command } from "commander";
-import type { Driver, OpContext } from "../../core/driver.js";
-import { MachineStateError, NotSupportedError } from "../../core/errors.js";
+import type { Driver, OpContext } from "../../model/driver.js";
+import { MachineStateError, NotSupportedError } from "../../model/errors.js";
 import { settleEach, throwFailures } from "../../core/multi.js";
 import { openMachines } from "../../core/open.js";
 import { opContext } from "../../core/session.js";

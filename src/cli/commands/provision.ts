@@ -4,7 +4,7 @@
  * repeat; the way to finish a create that failed midway.
  */
 import type { Command } from "commander";
-import { NotSupportedError } from "../../core/errors.js";
+import { NotSupportedError } from "../../model/errors.js";
 import { settleEach, throwFailures } from "../../core/multi.js";
 import { openMachine } from "../../core/open.js";
 import { opContext } from "../../core/session.js";

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { removeMachine } from "../../core/remove.js";
-import { MultiMachineError, toTsmError, type TsmError } from "../../core/errors.js";
+import { MultiMachineError, toTsmError, type TsmError } from "../../model/errors.js";
 import type { CliContext } from "../program.js";
 import { explicitTargets } from "../target.js";
 import { confirm } from "../confirm.js";

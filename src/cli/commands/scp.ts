@@ -4,8 +4,8 @@
  * machine to local, and machine to machine (through a local temporary copy).
  */
 import type { Command } from "commander";
-import { UsageError } from "../../core/errors.js";
-import { validateMachineName } from "../../core/machine.js";
+import { UsageError } from "../../model/errors.js";
+import { validateMachineName } from "../../model/name.js";
 import { openMachine, type Machine } from "../../core/open.js";
 import type { Session } from "../../core/session.js";
 import type { SshSession } from "../../ssh/client.js";

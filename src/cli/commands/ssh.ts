@@ -4,7 +4,7 @@
  * exit status becomes tsm's. Everything after the name is the command.
  */
 import type { Command } from "commander";
-import { RemoteExitStatus, UsageError } from "../../core/errors.js";
+import { RemoteExitStatus, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import type { CliContext } from "../program.js";
 import { oneTarget } from "../target.js";

@@ -1,6 +1,6 @@
 /** `tsm upgrade [NAME...]`: upgrades Docker Engine by the machine's install method, then checks TLS. */
 import type { Command } from "commander";
-import { NotSupportedError } from "../../core/errors.js";
+import { NotSupportedError } from "../../model/errors.js";
 import { settleEach, throwFailures } from "../../core/multi.js";
 import { openMachine } from "../../core/open.js";
 import { opContext } from "../../core/session.js";

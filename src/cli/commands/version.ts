@@ -1,7 +1,7 @@
 /** `tsm version [NAME]`: tsm's version, or the Docker engine version of a machine (over the API). */
 import type { Command } from "commander";
 import { machineTlsConnection } from "../../core/connection.js";
-import { TsmError } from "../../core/errors.js";
+import { TsmError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { getEngineVersion } from "../../docker/engine-api.js";
 import type { CliContext } from "../program.js";

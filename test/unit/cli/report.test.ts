@@ -1,7 +1,7 @@
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { programName, reportError } from "../../../src/cli/report.js";
-import { ExitCode, MachineNotFoundError, MultiMachineError, PreCreateCheckError, TsmError } from "../../../src/core/errors.js";
+import { ExitCode, MachineNotFoundError, MultiMachineError, PreCreateCheckError, TsmError } from "../../../src/model/errors.js";
 import type { Io } from "../../../src/output/io.js";
 
 function fakeIo(): Io & { errText: () => string } {

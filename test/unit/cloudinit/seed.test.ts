@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { TsmError } from "../../../src/core/errors.js";
+import { TsmError } from "../../../src/model/errors.js";
 import { InvalidSeedError, buildNoCloudSeed, toYaml, yamlQuote, type NoCloudSeedOptions } from "../../../src/cloudinit/seed.js";
 import { describeWithPrereqs } from "../../helpers/prereq.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkEngineEnv, checkEngineLabel, checkEngineOpt, checkRegistry, checkStorageDriver, checkTlsSan, checkUrl } from "../../../src/core/engine-options.js";
-import { UsageError } from "../../../src/core/errors.js";
+import { UsageError } from "../../../src/model/errors.js";
 
 describe("engine option checks keep values exactly and refuse the meaningless", () => {
   it.each(["log-driver=journald", "debug", "log-opt=max-size=10m", `default-ulimit=nofile=1024:2048`, `label=a b "c" $(d)`])("accepts --engine-opt %j", (v) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { matchesState, matchesStatic, parseFilters } from "../../../src/core/ls-filter.js";
-import type { MachineRecord } from "../../../src/core/machine.js";
+import type { MachineRecord } from "../../../src/model/machine.js";
 
 const rec = (over: Partial<MachineRecord> & { labels?: string[] } = {}): MachineRecord => ({
   configVersion: 1,

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promi
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { InterruptedError, TsmError, UsageError } from "../../../src/core/errors.js";
+import { InterruptedError, TsmError, UsageError } from "../../../src/model/errors.js";
 import { type EnsureImageOptions, ensureImage, type ImageProgress, listCachedImages } from "../../../src/images/cache.js";
 import { tempDir } from "../../helpers/cli.js";
 import { serve, startServer, type TestServer } from "./http-server.js";

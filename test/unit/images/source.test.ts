@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../../src/core/errors.js";
+import { UsageError } from "../../../src/model/errors.js";
 import { defaultCloudImageUrl, isLoopbackHost, parseImageSource, resolveChecksumUrl } from "../../../src/images/source.js";
 
 describe("image sources", () => {

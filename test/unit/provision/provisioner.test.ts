@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 
-import { InterruptedError } from "../../../src/core/errors.js";
-import type { EngineOptions } from "../../../src/core/machine.js";
+import { InterruptedError } from "../../../src/model/errors.js";
+import type { EngineOptions } from "../../../src/model/machine.js";
 import { planEngine, renderDaemonJson, renderSystemdDropIn } from "../../../src/provision/daemon-config.js";
 import {
   EngineConfigConflictError,

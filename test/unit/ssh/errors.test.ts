@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ExitCode, TsmError } from "../../../src/core/errors.js";
+import { ExitCode, TsmError } from "../../../src/model/errors.js";
 import {
   SshAuthError,
   SshCommandTimeoutError,

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../../src/core/errors.js";
+import { UsageError } from "../../../src/model/errors.js";
 import { shQuote } from "../../../src/ssh/client.js";
 
 describe("shQuote", () => {

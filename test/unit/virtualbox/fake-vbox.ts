@@ -6,7 +6,7 @@
  * only pins the exact argument lists.
  */
 import type { Exec, ExecResult } from "../../../src/exec/exec.js";
-import type { DriverHost, OpContext } from "../../../src/core/driver.js";
+import type { DriverHost, OpContext } from "../../../src/model/driver.js";
 import type { Remote } from "../../../src/provision/remote.js";
 import type { VBoxDeps } from "../../../drivers/virtualbox/driver.js";
 

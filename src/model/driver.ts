@@ -5,8 +5,7 @@
  * (flags and schemas only); the implementation is loaded by `open`, so commands
  * that never touch a machine's driver never pay for it.
  */
-import type { Exec } from "../exec/exec.js";
-import type { Remote } from "../provision/remote.js";
+import type { Exec, ProgressSink, Remote } from "./seams.js";
 
 /** Docker Machine's state names, which `status` prints and `ls --filter state=` matches. */
 export type MachineState =
@@ -48,7 +47,7 @@ export interface OpContext {
   /** A detail line shown only with --debug. */
   debug(line: string): void;
   /** Where live progress (a download bar) may be drawn; absent in tests and quiet contexts. */
-  readonly display?: { readonly progress: import("../output/progress.js").Progress; readonly isTty: boolean };
+  readonly display?: { readonly progress: ProgressSink; readonly isTty: boolean };
 }
 
 /** What a driver may use from its surroundings. */

@@ -5,26 +5,13 @@
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
-import { InvalidMachineNameError } from "./errors.js";
+import { MACHINE_NAME_PATTERN } from "./name.js";
 
 // zod/mini ships without messages; English ones make validation errors say what was expected.
 z.config(en());
 
 /** The record format this tsm writes. Records with a larger number are refused, never rewritten. */
 export const RECORD_VERSION = 1;
-
-/** Docker Machine's hostname rule: no spaces, slashes, shell metacharacters or leading dot/dash. */
-export const MACHINE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
-
-export function isValidMachineName(name: string): boolean {
-  return MACHINE_NAME_PATTERN.test(name);
-}
-
-/** Throws InvalidMachineNameError (exit 2) unless `name` is a valid machine name. */
-export function validateMachineName(name: string): string {
-  if (!isValidMachineName(name)) throw new InvalidMachineNameError(name);
-  return name;
-}
 
 const port = z.int().check(z.minimum(1), z.maximum(65535));
 
