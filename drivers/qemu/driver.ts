@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
 import { envSecondsMs } from "../../src/model/timeouts.js";
-import { MachineStateError, PreCreateCheckError, TsmError } from "../../src/model/errors.js";
+import { ExitCode, MachineStateError, PreCreateCheckError, TsmError } from "../../src/model/errors.js";
 import { throwIfAborted } from "../../src/model/abort.js";
 import { storePaths } from "../../src/store/paths.js";
 import { detectAccelerator, describeAccel } from "./accel.js";
@@ -107,7 +107,7 @@ export class QemuDriver implements Driver {
       throw new TsmError(
         "DISK_TOO_SMALL",
         `--qemu-disk-size ${this.settings.diskSizeMb} is smaller than the image (${Math.ceil(base.virtualSize / 1048576)} MB): give at least that`,
-        { exitCode: 2 },
+        { exitCode: ExitCode.usage },
       );
     }
     const f = this.files();

@@ -40,7 +40,7 @@ import type { Stats } from "node:fs";
 import { chmod, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { isTsmError, TsmError, UsageError } from "../model/errors.js";
+import { isTsmError, TsmError, UsageError, type ErrorCode } from "../model/errors.js";
 import { cacheKey, type DigestAlgorithm, type ExpectedDigest, findChecksum, formatDigest, parseCacheKey } from "./checksums.js";
 import { entryPath, readIndex, recordUse } from "./index-file.js";
 import { abortError } from "../model/abort.js";
@@ -227,7 +227,7 @@ function httpStatus(res: Response): string {
   return `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}${res.redirected && res.url ? ` (redirected to ${res.url})` : ""}`;
 }
 
-async function request(fetchFn: typeof fetch, url: URL, signal: AbortSignal, code: string, what: string): Promise<Response> {
+async function request(fetchFn: typeof fetch, url: URL, signal: AbortSignal, code: ErrorCode, what: string): Promise<Response> {
   let res: Response;
   try {
     res = await fetchFn(url, { signal, redirect: "follow" });

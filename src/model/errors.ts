@@ -20,17 +20,117 @@ export const ExitCode = {
   state: 7,
   interrupted: 130,
 } as const;
+/**
+ * Every error code tsm reports, with what it means. A TsmError's `code` must be one of
+ * these (the type checker holds every `new TsmError(...)` to the list), so the codes are
+ * stable and documented in one place; README.md lists the exit statuses.
+ */
+export const ERROR_CODES = {
+  // usage and store (exit 2, 4, 5, 6)
+  USAGE: "the command line is wrong (unknown flag, bad value, wrong argument count)",
+  INVALID_NAME: "a machine name breaks the naming rule",
+  DRIVER_NOT_FOUND: "no driver has the given name",
+  NOT_FOUND: "the machine does not exist",
+  EXISTS: "a machine of that name exists already",
+  CORRUPT_RECORD: "a machine record cannot be read or used",
+  STORE: "the store cannot be read or written",
+  LOCKED: "another tsm process held a lock for too long",
+  // machine state and driver abilities (exit 3, 7)
+  PRE_CREATE: "a pre-create check failed; nothing was created",
+  STATE: "the machine is not in the state the command needs",
+  NOT_SUPPORTED: "the driver cannot do this",
+  // lifecycle
+  CREATE_FAILED: "creating failed after the record was saved; the record is kept",
+  REMOVE_FAILED: "removing the host failed",
+  KILL_FAILED: "the VM did not stop when killed",
+  REBOOT: "the server could not be prepared for a reboot",
+  REBOOT_TIMEOUT: "the server did not come back after a reboot",
+  INTERRUPTED: "the command was interrupted (exit 130)",
+  MULTIPLE: "several machines failed; each error is listed",
+  REMOTE_EXIT: "the remote command of `tsm ssh` exited non-zero (its status is tsm's)",
+  TIMEOUT: "an operation did not finish in time",
+  INTERNAL: "an unexpected failure (a bug: please report it with --debug output)",
+  // active machine
+  NO_ACTIVE: "no machine is active (DOCKER_HOST names none)",
+  ACTIVE_TIMEOUT: "the active machine did not answer in time",
+  // certificates and the engine
+  CERTS: "certificates missing, expired, not matching, or refused",
+  BAD_URL: "an engine URL is not tcp://HOST:PORT",
+  ENGINE_API: "the Docker engine's API answered with an error or not at all",
+  ENGINE_NOT_READY: "the Docker engine did not answer over TLS in time",
+  ENGINE_VERSION: "the engine's version could not be read",
+  // provisioning
+  PROVISION: "a provisioning step failed on the host",
+  SUDO_REQUIRED: "the SSH user is neither root nor allowed passwordless sudo",
+  UNSUPPORTED_OS: "the host's operating system is not one tsm provisions",
+  UNSUPPORTED_INIT: "the host's init system is not one tsm configures",
+  ENGINE_INSTALL: "installing Docker Engine failed",
+  ENGINE_OPTION: "an engine option cannot be applied",
+  ENGINE_CONFIG_CONFLICT: "the host's own daemon configuration conflicts with tsm's",
+  SWARM: "a Swarm mode step failed",
+  // SSH and remote files
+  SSH_AUTH: "the SSH server refused every key",
+  SSH_UNREACHABLE: "the SSH server cannot be reached",
+  SSH_TIMEOUT: "SSH did not answer in time",
+  SSH_CONNECTION_LOST: "the SSH connection broke",
+  SSH_HOST_KEY_MISMATCH: "the host's SSH key is not the pinned one",
+  SSH_KEY_FILE: "an SSH key file cannot be used",
+  SSH_COMMAND_TIMEOUT: "a remote command did not finish in time",
+  SSH_CONNECT: "connecting over SSH failed",
+  SSH_FILE_TRANSFER: "copying a file over SSH failed",
+  MOUNT: "sshfs could not mount the directory",
+  UNMOUNT: "the directory could not be unmounted",
+  NO_SSHFS: "sshfs is not installed",
+  // local VMs
+  VM_DIED: "the VM stopped while tsm waited for it",
+  VM_START_FAILED: "the VM did not start",
+  VM_FILES_MISSING: "the VM's files are gone",
+  VM_NOT_FOUND: "the hypervisor does not know the machine's VM",
+  NO_ADDRESS: "the VM got no address",
+  NO_CONSOLE_LOG: "the machine has no console log",
+  PORT_IN_USE: "a host port the VM needs is taken",
+  NETWORK_FULL: "no free address is left on the machines' network",
+  DISK_TOO_SMALL: "the disk is smaller than the image",
+  INVALID_SEED: "a cloud-init seed value cannot be written",
+  QEMU_START: "QEMU failed to start the VM",
+  QMP: "QEMU's control socket failed",
+  QMP_DIR: "the QMP socket directory is not private",
+  VBOXMANAGE: "a VBoxManage command failed",
+  VBOXMANAGE_NOT_FOUND: "VBoxManage is not installed",
+  VBOX_CIDR: "the host-only network's CIDR is unusable",
+  VBOX_HOSTONLY_CREATE: "a host-only network could not be created",
+  VBOX_HOSTONLY_RANGE: "the host-only range is not allowed by VirtualBox",
+  VBOX_HOSTONLY_DUPLICATE: "two host-only networks claim one range",
+  VBOX_POWEROFF: "the VM did not power off",
+  VTX_UNAVAILABLE: "hardware virtualization is not available",
+  // image cache
+  IMAGE_CACHE_DIR: "the image cache directory cannot be used",
+  IMAGE_CACHE_INDEX: "the image cache's index cannot be read",
+  IMAGE_CACHE_LOCK: "the image cache cannot be locked",
+  IMAGE_CACHE_MISSING: "a cached image is missing",
+  IMAGE_CACHE_WRITE: "the image cache cannot be written",
+  IMAGE_CHECKSUM_MISMATCH: "the image does not match its checksum",
+  IMAGE_CHECKSUM_MISSING: "the checksum file does not list the image",
+  IMAGE_CHECKSUM_UNAVAILABLE: "the checksum file cannot be fetched",
+  IMAGE_DOWNLOAD_FAILED: "the image cannot be downloaded",
+  IMAGE_FORMAT: "the image is not of a format tsm can use",
+  IMAGE_SOURCE_CHANGED: "a local image changed while tsm read it",
+  IMAGE_SOURCE_UNREADABLE: "a local image cannot be read",
+  IMAGE_UNREADABLE: "a cached image cannot be read",
+} as const satisfies Record<string, string>;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 /** A documented exit code, or (for `tsm ssh NAME COMMAND`) the remote command's own status. */
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode] | number;
 
 export class TsmError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly exitCode: ExitCodeValue;
   /** Extra lines printed after the one-line message (hints, log tails). */
   readonly details: string[];
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { cause?: unknown; exitCode?: ExitCodeValue; details?: string[] } = {},
   ) {

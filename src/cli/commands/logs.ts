@@ -4,7 +4,7 @@
  * console (generic, none) refuse with exit 7.
  */
 import type { Command } from "commander";
-import { NotSupportedError, TsmError, UsageError } from "../../model/errors.js";
+import { ExitCode, NotSupportedError, TsmError, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { cleanConsole } from "../../output/console-text.js";
 import type { CliContext } from "../program.js";
@@ -33,7 +33,7 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       try {
         handle = await open(file, "r");
       } catch {
-        throw new TsmError("NO_CONSOLE_LOG", `"${name}" has no console log yet (${file}): it is written while the VM runs`, { exitCode: 7 });
+        throw new TsmError("NO_CONSOLE_LOG", `"${name}" has no console log yet (${file}): it is written while the VM runs`, { exitCode: ExitCode.state });
       }
       try {
         const text = cleanConsole((await handle.readFile()).toString("utf8"));

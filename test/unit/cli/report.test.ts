@@ -28,14 +28,14 @@ describe("reportError", () => {
 
   it("adds the cause chain with --debug", () => {
     const io = fakeIo();
-    const err = new TsmError("X", "outer", { cause: new Error("inner reason") });
+    const err = new TsmError("INTERNAL", "outer", { cause: new Error("inner reason") });
     expect(reportError(err, io, true, ["tsm"])).toBe(ExitCode.failed);
     expect(io.errText()).toMatch(/^Error: outer\nError: inner reason\n {4}at /);
   });
 
   it("prints details lines after the message", () => {
     const io = fakeIo();
-    reportError(new TsmError("X", "failed", { details: ["hint one", "hint two"] }), io, false, ["tsm"]);
+    reportError(new TsmError("INTERNAL", "failed", { details: ["hint one", "hint two"] }), io, false, ["tsm"]);
     expect(io.errText()).toBe("Error: failed\nhint one\nhint two\n");
   });
 
@@ -45,7 +45,7 @@ describe("reportError", () => {
 
   it("keeps a shared exit code for several failures of one kind, else 1", () => {
     expect(reportError(new MultiMachineError([new MachineNotFoundError("a"), new MachineNotFoundError("b")]), fakeIo(), false, ["tsm"])).toBe(4);
-    expect(reportError(new MultiMachineError([new MachineNotFoundError("a"), new TsmError("Y", "y")]), fakeIo(), false, ["tsm"])).toBe(1);
+    expect(reportError(new MultiMachineError([new MachineNotFoundError("a"), new TsmError("INTERNAL", "y")]), fakeIo(), false, ["tsm"])).toBe(1);
   });
 
   it("formats commander's errors as usage errors (exit 2) with a help hint", () => {
