@@ -6,38 +6,49 @@
  */
 import * as z from "zod/mini";
 import path from "node:path";
-import type { Driver, DriverDescriptor, DriverHost, FlagValues, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
-import { NotSupportedError, PreCreateCheckError, TsmError, UsageError } from "../../src/model/errors.js";
+import type { Driver, DriverDescriptor, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
+import { NotSupportedError, PreCreateCheckError, TsmError } from "../../src/model/errors.js";
+import { baseDriverView } from "../../src/model/inspect-base.js";
+import { defineOptions, intOption, schemaProblems, stringOption, type OptionValues } from "../../src/model/options.js";
 import { isIpLiteral } from "../../src/model/address.js";
 import { throwIfAborted } from "../../src/model/abort.js";
 import { DEFAULT_ENGINE_PORT } from "../../src/model/machine.js";
 
-const port = z.int().check(z.minimum(1), z.maximum(65535));
-const ConfigSchema = z.object({
-  ipAddress: z.string().check(z.minLength(1)),
-  sshUser: z.string().check(z.minLength(1)),
-  sshPort: port,
-  /** The key given with --generic-ssh-key, as given; "" = ssh-agent and the user's default keys. */
-  sshKeyPath: z.string(),
-  enginePort: port,
-});
-type GenericConfig = z.infer<typeof ConfigSchema>;
-
 const HOST_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const USER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
 
-function checkAddress(value: string): string {
-  const v = value.trim();
-  const ok = isIpLiteral(v) ? /^[0-9a-fA-F:.]+$/.test(v) : HOST_NAME.test(v);
-  if (!ok) throw new UsageError(`Invalid --generic-ip-address ${JSON.stringify(value)}: expected an IP address or a host name`);
-  return v;
+function isAddress(v: string): boolean {
+  return isIpLiteral(v) ? /^[0-9a-fA-F:.]+$/.test(v) : HOST_NAME.test(v);
 }
 
-function checkPort(flag: string, value: unknown, fallback: number): number {
-  const n = value === undefined ? fallback : Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`Invalid --${flag} ${JSON.stringify(value)}: expected a port number (1-65535)`);
-  return n;
-}
+const port = (flag: string, env: string, help: string, fallback: number) =>
+  intOption({ flag, env, help, default: fallback, min: 1, max: 65535, expected: "a port number (1-65535)" });
+
+/** The generic driver's options; the stored config is exactly their values. */
+const OPTIONS = defineOptions({
+  ipAddress: stringOption({
+    flag: "generic-ip-address",
+    env: "GENERIC_IP_ADDRESS",
+    help: "IP address or host name of the server (required)",
+    required: "The generic driver needs --generic-ip-address (or GENERIC_IP_ADDRESS)",
+    check: (v) => (isAddress(v.trim()) ? undefined : "expected an IP address or a host name"),
+    map: (v) => v.trim(),
+  }),
+  sshUser: stringOption({
+    flag: "generic-ssh-user",
+    env: "GENERIC_SSH_USER",
+    help: "SSH user (root, or a user with passwordless sudo)",
+    default: "root",
+    check: (v) => (USER_NAME.test(v) ? undefined : "expected a user name (letters, digits, '_', '.' and '-')"),
+  }),
+  /** The key given with --generic-ssh-key, made absolute; "" = ssh-agent and the user's default keys. */
+  sshKeyPath: stringOption({ flag: "generic-ssh-key", env: "GENERIC_SSH_KEY", help: "SSH private key (default: ssh-agent and ~/.ssh keys)", map: (v) => path.resolve(v) }),
+  sshPort: port("generic-ssh-port", "GENERIC_SSH_PORT", "SSH port", 22),
+  enginePort: port("generic-engine-port", "GENERIC_ENGINE_PORT", "Docker engine TLS port", DEFAULT_ENGINE_PORT),
+});
+let schema: z.ZodMiniType<GenericConfig> | undefined;
+const configSchema = () => (schema ??= z.object(OPTIONS.schemaShape()));
+type GenericConfig = OptionValues<typeof OPTIONS.specs>;
 
 /** A bounded TCP connect: the host is "Running" when its SSH port accepts a connection. */
 async function tcpProbe(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
@@ -157,19 +168,11 @@ class GenericDriver implements Driver {
   }
 
   inspectView(): Record<string, unknown> {
-    return {
-      IPAddress: this.settings.ipAddress,
-      MachineName: this.host.machineName,
-      SSHUser: this.settings.sshUser,
-      SSHPort: this.settings.sshPort,
-      SSHKeyPath: this.settings.sshKeyPath,
-      StorePath: this.host.storeRoot,
-      SwarmMaster: false,
-      SwarmHost: "",
-      SwarmDiscovery: "",
-      EnginePort: this.settings.enginePort,
-      SSHKey: this.settings.sshKeyPath,
-    };
+    const s = this.settings;
+    return baseDriverView(
+      { ipAddress: s.ipAddress, machineName: this.host.machineName, sshUser: s.sshUser, sshPort: s.sshPort, sshKeyPath: s.sshKeyPath, storePath: this.host.storeRoot },
+      { EnginePort: s.enginePort, SSHKey: s.sshKeyPath },
+    );
   }
 }
 
@@ -177,33 +180,13 @@ export const genericDriver: DriverDescriptor = {
   name: "generic",
   description: "An existing server reachable over SSH; tsm installs and secures Docker Engine on it",
   localVm: false,
-  flags: [
-    { name: "generic-ip-address", type: "string", env: "GENERIC_IP_ADDRESS", description: "IP address or host name of the server (required)" },
-    { name: "generic-ssh-user", type: "string", env: "GENERIC_SSH_USER", description: "SSH user (root, or a user with passwordless sudo)", default: "root" },
-    { name: "generic-ssh-key", type: "string", env: "GENERIC_SSH_KEY", description: "SSH private key (default: ssh-agent and ~/.ssh keys)" },
-    { name: "generic-ssh-port", type: "int", env: "GENERIC_SSH_PORT", description: "SSH port", default: 22 },
-    { name: "generic-engine-port", type: "int", env: "GENERIC_ENGINE_PORT", description: "Docker engine TLS port", default: DEFAULT_ENGINE_PORT },
-  ],
-  settingsFromFlags(values: FlagValues) {
-    const ip = values["generic-ip-address"];
-    if (typeof ip !== "string" || ip === "") throw new UsageError("The generic driver needs --generic-ip-address (or GENERIC_IP_ADDRESS)");
-    const user = String(values["generic-ssh-user"] ?? "root");
-    if (!USER_NAME.test(user)) throw new UsageError(`Invalid --generic-ssh-user ${JSON.stringify(user)}`);
-    const key = String(values["generic-ssh-key"] ?? "");
-    const config: GenericConfig = {
-      ipAddress: checkAddress(ip),
-      sshUser: user,
-      sshPort: checkPort("generic-ssh-port", values["generic-ssh-port"], 22),
-      sshKeyPath: key === "" ? "" : path.resolve(key),
-      enginePort: checkPort("generic-engine-port", values["generic-engine-port"], DEFAULT_ENGINE_PORT),
-    };
+  flags: OPTIONS.flags,
+  settingsFromFlags(input) {
+    const config = OPTIONS.read(input);
     return { config: { ...config }, enginePort: config.enginePort };
   },
-  checkConfig(config) {
-    const parsed = ConfigSchema.safeParse(config);
-    return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-  },
+  checkConfig: (config) => schemaProblems(configSchema(), config),
   async open(config, host) {
-    return new GenericDriver(ConfigSchema.parse(config), host);
+    return new GenericDriver(configSchema().parse(config), host);
   },
 };

@@ -4,20 +4,30 @@
  * engine should serve and gives the client side (`env`, `config`, `ls`).
  */
 import * as z from "zod/mini";
-import type { Driver, DriverDescriptor, FlagValues, OpContext } from "../../src/model/driver.js";
-import { NotSupportedError, UsageError } from "../../src/model/errors.js";
+import type { Driver, DriverDescriptor, OpContext } from "../../src/model/driver.js";
+import { NotSupportedError } from "../../src/model/errors.js";
+import { baseDriverView } from "../../src/model/inspect-base.js";
+import { defineOptions, schemaProblems, stringOption } from "../../src/model/options.js";
 import { parseTcpUrl } from "../../src/docker/engine-api.js";
 
+const OPTIONS = defineOptions({
+  url: stringOption({
+    flag: "url",
+    env: "NONE_URL",
+    help: "URL of the engine, tcp://HOST:PORT (required)",
+    required: "The none driver needs --url tcp://HOST:PORT (or NONE_URL)",
+    check: (url) => {
+      try {
+        parseTcpUrl(url);
+        return undefined;
+      } catch {
+        return "expected tcp://HOST:PORT, e.g. tcp://192.168.1.10:2376";
+      }
+    },
+  }),
+});
 const ConfigSchema = z.object({ url: z.string() });
 type NoneConfig = z.infer<typeof ConfigSchema>;
-
-function checkUrl(url: string): { host: string; port: number } {
-  try {
-    return parseTcpUrl(url);
-  } catch {
-    throw new UsageError(`Invalid --url ${JSON.stringify(url)}: expected tcp://HOST:PORT, e.g. tcp://192.168.1.10:2376`);
-  }
-}
 
 class NoneDriver implements Driver {
   readonly name = "none";
@@ -29,7 +39,7 @@ class NoneDriver implements Driver {
     private readonly machineName: string,
     private readonly storeRoot: string,
   ) {
-    this.#endpoint = checkUrl(settings.url);
+    this.#endpoint = parseTcpUrl(settings.url);
   }
 
   async preCreateCheck(): Promise<void> {}
@@ -65,18 +75,10 @@ class NoneDriver implements Driver {
     return { url: this.settings.url };
   }
   inspectView(): Record<string, unknown> {
-    return {
-      IPAddress: this.#endpoint.host,
-      MachineName: this.machineName,
-      SSHUser: "",
-      SSHPort: 0,
-      SSHKeyPath: "",
-      StorePath: this.storeRoot,
-      SwarmMaster: false,
-      SwarmHost: "",
-      SwarmDiscovery: "",
-      URL: this.settings.url,
-    };
+    return baseDriverView(
+      { ipAddress: this.#endpoint.host, machineName: this.machineName, sshUser: "", sshPort: 0, sshKeyPath: "", storePath: this.storeRoot },
+      { URL: this.settings.url },
+    );
   }
 }
 
@@ -84,20 +86,16 @@ export const noneDriver: DriverDescriptor = {
   name: "none",
   description: "An existing Docker engine at --url; tsm only issues its certificates and points clients at it",
   localVm: false,
-  flags: [{ name: "url", type: "string", env: "NONE_URL", description: "URL of the engine, tcp://HOST:PORT (required)" }],
-  settingsFromFlags(values: FlagValues) {
-    const url = values.url;
-    if (typeof url !== "string" || url === "") {
-      throw new UsageError("The none driver needs --url tcp://HOST:PORT (or NONE_URL)");
-    }
-    const { port } = checkUrl(url);
-    return { config: { url }, enginePort: port };
+  flags: OPTIONS.flags,
+  settingsFromFlags(input) {
+    const { url } = OPTIONS.read(input);
+    return { config: { url }, enginePort: parseTcpUrl(url).port };
   },
   checkConfig(config) {
-    const parsed = ConfigSchema.safeParse(config);
-    if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    const problem = schemaProblems(ConfigSchema, config);
+    if (problem !== undefined) return problem;
     try {
-      parseTcpUrl(parsed.data.url);
+      parseTcpUrl((config as NoneConfig).url);
     } catch (err) {
       return (err as Error).message;
     }

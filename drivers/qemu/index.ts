@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import type { DriverDescriptor } from "../../src/model/driver.js";
 import { defaultCloudImageUrl } from "../../src/images/default-url.js";
+import { schemaProblems } from "../../src/model/options.js";
 import { qemuConfigSchema, QEMU_FLAGS, qemuSettingsFromFlags } from "./settings.js";
 
 export const qemuDriver: DriverDescriptor = {
@@ -19,18 +20,15 @@ export const qemuDriver: DriverDescriptor = {
     const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
     return (await which(String(host.env.QEMU_BINARY || `qemu-system-${arch}`), host.env)) !== undefined;
   },
-  settingsFromFlags(values) {
-    const config = qemuSettingsFromFlags(values, {
-      arch: process.arch,
-      firmwareExists: existsSync,
-      defaultImageUrl: (arch) => defaultCloudImageUrl(arch, "genericcloud", "qcow2"),
-    });
+  settingsFromFlags(input) {
+    const config = qemuSettingsFromFlags(
+      input.cli,
+      { arch: process.arch, firmwareExists: existsSync, defaultImageUrl: (arch) => defaultCloudImageUrl(arch, "genericcloud", "qcow2") },
+      input.env,
+    );
     return { config: { ...config }, enginePort: config.enginePort };
   },
-  checkConfig(config) {
-    const parsed = qemuConfigSchema().safeParse(config);
-    return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-  },
+  checkConfig: (config) => schemaProblems(qemuConfigSchema(), config),
   async open(config, host) {
     const { QemuDriver } = await import("./driver.js");
     return new QemuDriver(qemuConfigSchema().parse(config), host);

@@ -11,7 +11,7 @@
  * or remove it.
  */
 import { certOrganization, ensureCaAndClient, writeMachineCerts } from "../certs/bootstrap.js";
-import type { FlagValues } from "../model/driver.js";
+import type { OptionInput } from "../model/options.js";
 import { isTsmError, MachineExistsError, PreCreateCheckError, TsmError, toTsmError } from "../model/errors.js";
 import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "../model/machine.js";
 import { openRecord } from "./open.js";
@@ -21,17 +21,18 @@ import type { SwarmRequest } from "./swarm.js";
 export interface CreateRequest {
   name: string;
   driverName: string;
-  driverFlags: FlagValues;
+  /** The driver's options as given (command line and environment), read by its descriptor. */
+  driverOptions: OptionInput;
   engine: Omit<EngineOptions, "port">;
   tlsSans: string[];
   /** Form or join a Swarm mode cluster once the engine is up. */
-  swarm?: SwarmRequest;
+  swarm?: SwarmRequest | undefined;
 }
 
 export async function createMachine(session: Session, req: CreateRequest): Promise<MachineRecord> {
   const { store } = session;
   const descriptor = session.drivers.get(req.driverName);
-  const settings = descriptor.settingsFromFlags(req.driverFlags);
+  const settings = descriptor.settingsFromFlags(req.driverOptions);
   const log = (line: string) => session.progress.step(line);
   const started = Date.now();
 

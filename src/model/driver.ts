@@ -5,6 +5,7 @@
  * (flags and schemas only); the implementation is loaded by `open`, so commands
  * that never touch a machine's driver never pay for it.
  */
+import type { DriverFlag, OptionInput } from "./options.js";
 import type { Exec, ProgressSink, Remote } from "./seams.js";
 
 /** Docker Machine's state names, which `status` prints and `ls --filter state=` matches. */
@@ -127,21 +128,7 @@ export interface Driver {
   inspectView(): Record<string, unknown>;
 }
 
-export type FlagType = "string" | "int" | "boolean" | "list";
-
-/** One `create` flag owned by a driver (Docker Machine's mcnflag). */
-export interface DriverFlag {
-  /** Long flag name without dashes, e.g. "generic-ip-address". */
-  readonly name: string;
-  readonly type: FlagType;
-  readonly description: string;
-  /** Environment variable that supplies the value when the flag is absent. */
-  readonly env: string;
-  readonly default?: string | number | boolean | readonly string[];
-}
-
-/** Flag values after parsing: keyed by flag name. */
-export type FlagValues = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
+export type { DriverFlag, FlagType } from "./options.js";
 
 /** What `create` learns from a driver's flags. */
 export interface DriverCreateSettings {
@@ -155,11 +142,15 @@ export interface DriverDescriptor {
   readonly description: string;
   /** Local VM drivers are candidates for `create` without `-d`. */
   readonly localVm: boolean;
+  /** The driver's `create` flags: its option declarations' flags (see model/options.ts). */
   readonly flags: readonly DriverFlag[];
   /** For local VM drivers: is the hypervisor usable on this host? */
   isAvailable?(host: { exec: Exec; env: Readonly<Record<string, string | undefined>>; platform: NodeJS.Platform }): Promise<boolean>;
-  /** Validates create flags. Throws UsageError naming the flag that is wrong. */
-  settingsFromFlags(values: FlagValues): DriverCreateSettings;
+  /**
+   * Reads the driver's options from the command line and the environment (one reader:
+   * OptionSet.read) into the config to store. Throws UsageError naming every bad value.
+   */
+  settingsFromFlags(input: OptionInput): DriverCreateSettings;
   /** Validates a stored `driver.config`; returns a one-line problem description, or undefined when valid. */
   checkConfig(config: Record<string, unknown>): string | undefined;
   /** Builds the driver for a machine. May import heavy modules. */

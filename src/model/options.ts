@@ -27,6 +27,8 @@ export interface DriverFlag {
   /** Environment variable that supplies the value when the flag is absent. */
   readonly env: string;
   readonly default?: FlagDefault;
+  /** The value's name in --help (`--engine-opt <name=value>`); default `value` (`n` for numbers). */
+  readonly placeholder?: string;
 }
 
 /** One declared option, producing a value of type T. */
@@ -37,6 +39,7 @@ export interface OptionSpec<T> {
   readonly type: FlagType;
   /** Applied when neither flag nor variable is given; shown in --help. */
   readonly default?: FlagDefault;
+  readonly placeholder?: string;
   /**
    * Turns the raw value (after the default) into T. Throws UsageError naming `name`
    * (`--flag` or the variable) when the value is bad; `invalid()` builds the message.
@@ -46,9 +49,9 @@ export interface OptionSpec<T> {
   zod(): z.ZodMiniType<T>;
 }
 
-/** The standard complaint: `Invalid --name "value": expected ...` (numbers unquoted). */
-export function invalid(name: string, shown: unknown, expected: string): UsageError {
-  return new UsageError(`Invalid ${name} ${JSON.stringify(shown)}: expected ${expected}`);
+/** The standard complaint: `Invalid --name "value": <why>` (numbers unquoted), why usually "expected ...". */
+export function invalid(name: string, shown: unknown, why: string): UsageError {
+  return new UsageError(`Invalid ${name} ${JSON.stringify(shown)}: ${why}`);
 }
 
 /** What the user gave: flags from the command line (by flag name, absent when not given) and the environment. */
@@ -80,7 +83,14 @@ function fromEnv(spec: OptionSpec<unknown>, text: string): RawValue {
 
 export function defineOptions<S extends Specs>(specs: S): OptionSet<S> {
   const flags = Object.values(specs).map(
-    (s): DriverFlag => ({ name: s.flag, type: s.type, description: s.help, env: s.env, ...(s.default === undefined ? {} : { default: s.default }) }),
+    (s): DriverFlag => ({
+      name: s.flag,
+      type: s.type,
+      description: s.help,
+      env: s.env,
+      ...(s.default === undefined ? {} : { default: s.default }),
+      ...(s.placeholder === undefined ? {} : { placeholder: s.placeholder }),
+    }),
   );
   return {
     specs,
@@ -100,9 +110,7 @@ export function defineOptions<S extends Specs>(specs: S): OptionSet<S> {
           problems.push(err);
         }
       }
-      if (problems.length > 0) {
-        throw new UsageError(problems[0]!.message, { details: problems.slice(1).map((p) => p.message) });
-      }
+      if (problems.length > 0) throw combinedUsageError(problems);
       return values as OptionValues<S>;
     },
     schemaShape() {
@@ -123,12 +131,14 @@ interface Common {
   flag: string;
   env: string;
   help: string;
+  placeholder?: string;
 }
 
 /**
  * A string option. `required` is the whole message when it is missing or empty; `check`
- * returns what was expected when the (trimmed) value is bad; `map` normalises a good one
- * (a path made absolute). Without a default, a missing value is "".
+ * returns why a value is bad ("expected ...", shown after `Invalid --flag "value": `);
+ * `map` normalises a good one (a path made absolute). Without a default, a missing value
+ * is "". The stored value must be non-empty when the option is required or has a default.
  */
 export function stringOption(o: Common & { default?: string; required?: string; check?: (v: string) => string | undefined; map?: (v: string) => string }): OptionSpec<string> {
   return {
@@ -140,11 +150,11 @@ export function stringOption(o: Common & { default?: string; required?: string; 
         if (o.required) throw new UsageError(o.required);
         return "";
       }
-      const expected = o.check?.(v);
-      if (expected !== undefined) throw invalid(name, v, expected);
+      const why = o.check?.(v);
+      if (why !== undefined) throw invalid(name, v, why);
       return o.map ? o.map(v) : v;
     },
-    zod: () => (o.required ? z.string().check(z.minLength(1)) : z.string()),
+    zod: () => (o.required || (o.default ?? "") !== "" ? z.string().check(z.minLength(1)) : z.string()),
   };
 }
 
@@ -159,8 +169,8 @@ export function intOption(o: Common & { default: number; min: number; max: numbe
       if (raw === undefined || raw === "") n = o.default;
       else if (typeof raw === "number") n = raw;
       else if (typeof raw === "string" && /^\s*-?\d+\s*$/.test(raw)) n = Number(raw);
-      else throw invalid(name, raw, "a whole number");
-      if (!Number.isInteger(n) || n < o.min || n > o.max) throw invalid(name, n, expected);
+      else throw invalid(name, raw, "expected a whole number");
+      if (!Number.isInteger(n) || n < o.min || n > o.max) throw invalid(name, n, `expected ${expected}`);
       return n;
     },
     zod: () => z.int().check(z.minimum(o.min), z.maximum(o.max)),
@@ -176,7 +186,7 @@ export function enumOption<const T extends string>(o: Common & { values: readonl
     convert(raw, name) {
       const v = raw === undefined || raw === "" ? o.default : String(raw);
       const hit = o.values.find((a) => (o.caseSensitive ? a === v : a.toLowerCase() === v.toLowerCase()));
-      if (hit === undefined) throw invalid(name, v, expected);
+      if (hit === undefined) throw invalid(name, v, `expected ${expected}`);
       return hit;
     },
     zod: () => z.enum(o.values as unknown as [T, ...T[]]) as unknown as z.ZodMiniType<T>,
@@ -214,4 +224,29 @@ export function listOption(o: Common & { each?: (v: string, name: string) => str
 export function schemaProblems(schema: z.ZodMiniType, value: unknown): string | undefined {
   const parsed = schema.safeParse(value);
   return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+}
+
+/** Throws one UsageError for several (the first as the message, the others as details). */
+export function combinedUsageError(problems: readonly UsageError[]): UsageError {
+  return new UsageError(problems[0]!.message, { details: problems.slice(1).map((p) => p.message) });
+}
+
+/**
+ * Runs each check and returns their results; when any throws UsageError, throws one
+ * UsageError naming every problem (checks that need a lazily loaded rule module report
+ * together with the rest).
+ */
+export function checkAll<T extends readonly unknown[]>(checks: { [K in keyof T]: () => T[K] }): T {
+  const problems: UsageError[] = [];
+  const out = checks.map((check) => {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      problems.push(err);
+      return undefined;
+    }
+  });
+  if (problems.length > 0) throw combinedUsageError(problems);
+  return out as unknown as T;
 }
