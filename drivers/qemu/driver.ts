@@ -14,10 +14,9 @@ import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from ".
 import { envSecondsMs } from "../../src/model/timeouts.js";
 import { ExitCode, MachineStateError, PreCreateCheckError, TsmError } from "../../src/model/errors.js";
 import { throwIfAborted } from "../../src/model/abort.js";
-import { storePaths } from "../../src/store/paths.js";
 import { detectAccelerator, describeAccel } from "./accel.js";
 import { qemuArgs, qemuOptValue, type Accelerator, type QemuFiles } from "./command-line.js";
-import { leaseAddress, macFor, releaseMachineLeases, SHARED_NETWORK, sharedGroupFor } from "./network.js";
+import { macFor, SHARED_NETWORK, sharedGroupFor } from "./network.js";
 import { runningPid, waitForExit } from "./process.js";
 import { machineStateOfRunState, qmpCommand } from "./qmp.js";
 import type { QemuConfig } from "./settings.js";
@@ -93,10 +92,9 @@ export class QemuDriver implements Driver {
 
   async create(ctx: OpContext): Promise<void> {
     const { ensureBaseImage } = await import("./image.js");
-    const store = storePaths(this.host.storeRoot);
     const base = await ensureBaseImage(ctx, {
       exec: this.host.exec,
-      cacheDir: path.join(store.cacheDir, "images"),
+      cacheDir: path.join(this.host.cacheDir, "images"),
       source: this.settings.imageUrl,
       checksumUrl: this.settings.checksumUrl,
       qemuImg: this.qemuImg(),
@@ -116,7 +114,7 @@ export class QemuDriver implements Driver {
 
     const { freeLocalPorts } = await import("../../src/vm/ports.js");
     const [sshPort, engineHostPort] = await freeLocalPorts(2);
-    const sharedAddress = await leaseAddress(this.host.storeRoot, this.host.machineName, (n) => existsSync(store.machine(n).record));
+    const sharedAddress = await this.host.leases.lease(SHARED_NETWORK);
     const natMac = macFor(this.host.machineName, 0);
     const sharedMac = macFor(this.host.machineName, 1);
     this.settings = { ...this.settings, sshPort: sshPort!, engineHostPort: engineHostPort!, sharedAddress, sharedGroup: sharedGroupFor(this.host.storeRoot), natMac, sharedMac };
@@ -313,7 +311,7 @@ export class QemuDriver implements Driver {
     for (const file of [f.disk, f.seed, f.pidFile, f.qmpSocket, f.serialLog, `${f.serialLog}.1`, path.join(dir, "id_ed25519"), path.join(dir, "id_ed25519.pub")]) {
       await rm(file, { force: true });
     }
-    await releaseMachineLeases(this.host.storeRoot, this.host.machineName);
+    await this.host.leases.release(SHARED_NETWORK);
   }
 
   config(): Record<string, unknown> {

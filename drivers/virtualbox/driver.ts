@@ -324,8 +324,8 @@ export class VirtualBoxDriver implements Driver {
 
   /** The cloud image (cached, verified) converted once to VDI in `<store>/cache/virtualbox/`. */
   private async baseDisk(ctx: OpContext): Promise<{ vdi: string; sizeBytes: number }> {
-    const image = await this.deps.ensureImage({ cacheDir: path.join(this.host.storeRoot, "cache", "images"), source: this.cfg.imageUrl, ctx });
-    const dir = path.join(this.host.storeRoot, "cache", "virtualbox");
+    const image = await this.deps.ensureImage({ cacheDir: path.join(this.host.cacheDir, "images"), source: this.cfg.imageUrl, ctx });
+    const dir = path.join(this.host.cacheDir, "virtualbox");
     const key = image.digest.replace(/[^A-Za-z0-9]+/g, "-");
     const vdi = path.join(dir, `${key}.vdi`);
     if (this.deps.exists(vdi)) return { vdi, sizeBytes: image.sizeBytes };

@@ -4,6 +4,7 @@
 import type { Driver } from "../model/driver.js";
 import { MultiMachineError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
+import { machineLeases } from "../store/leases.js";
 import type { MachinePaths } from "../store/paths.js";
 import type { Session } from "./session.js";
 
@@ -21,6 +22,8 @@ export async function openRecord(session: Session, record: MachineRecord): Promi
     machineName: record.name,
     machineDir: paths.dir,
     storeRoot: session.store.paths.root,
+    cacheDir: session.store.paths.cacheDir,
+    leases: machineLeases(session.store.paths, record.name),
     exec: session.exec,
     env: session.env,
     withRemote: async (ctx, fn) => {

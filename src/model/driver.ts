@@ -51,12 +51,38 @@ export interface OpContext {
   readonly display?: { readonly progress: ProgressSink; readonly isTty: boolean };
 }
 
-/** What a driver may use from its surroundings. */
+/** A network the store's machines share, whose addresses tsm hands out (no DHCP on it). */
+export interface LeaseNetwork {
+  /** Stable id, also the lease directory's name (e.g. "qemu-network"). */
+  readonly name: string;
+  /** For messages: "QEMU network". */
+  readonly description: string;
+  /** The first three octets, "192.168.127". */
+  readonly prefix: string;
+  readonly prefixLength: number;
+  /** The range of last octets handed out. */
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Address leases for one machine. Concurrent creates never get the same address. */
+export interface AddressLeases {
+  /** The lowest free address of `network` (the machine's own when it holds one). Throws NETWORK_FULL. */
+  lease(network: LeaseNetwork): Promise<string>;
+  /** Gives back every address the machine holds on `network`; resolves when it holds none. */
+  release(network: LeaseNetwork): Promise<void>;
+}
+
+/** What a driver may use from its surroundings: it never reads the store's layout itself. */
 export interface DriverHost {
   readonly machineName: string;
   /** `<store>/machines/<name>`: the driver may keep files here. */
   readonly machineDir: string;
+  /** The store's root, shown as Docker Machine's `StorePath` and mixed into per-store ids (MACs, groups). */
   readonly storeRoot: string;
+  /** `<store>/cache`: shared, rebuildable files (images, converted disks); a driver uses a sub-directory of its own. */
+  readonly cacheDir: string;
+  readonly leases: AddressLeases;
   readonly exec: Exec;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Runs `fn` over one SSH connection to this machine (host key pinned and checked by core). */

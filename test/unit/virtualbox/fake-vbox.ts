@@ -162,6 +162,13 @@ export function fakeHost(fake: FakeVBox, opts: { ip?: string; remoteCalls?: stri
     machineName: "vb1",
     machineDir: MACHINE_DIR,
     storeRoot: STORE,
+    cacheDir: `${STORE}/cache`,
+    leases: {
+      lease: async () => {
+        throw new Error("the virtualbox driver leases no addresses");
+      },
+      release: async () => undefined,
+    },
     exec: fake.exec,
     env: { PATH: "/usr/bin:/bin", ...opts.env },
     async withRemote<T>(_ctx: OpContext, fn: (remote: Remote) => Promise<T>): Promise<T> {
