@@ -11,7 +11,7 @@ import { NotSupportedError, PreCreateCheckError, TsmError } from "../../src/mode
 import { baseDriverView } from "../../src/model/inspect-base.js";
 import { defineOptions, intOption, schemaProblems, stringOption, type OptionValues } from "../../src/model/options.js";
 import { isIpLiteral } from "../../src/model/address.js";
-import { throwIfAborted } from "../../src/model/abort.js";
+import { sleep, throwIfAborted } from "../../src/model/abort.js";
 import { DEFAULT_ENGINE_PORT } from "../../src/model/machine.js";
 
 const HOST_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -147,7 +147,7 @@ class GenericDriver implements Driver {
     for (;;) {
       throwIfAborted(ctx.signal, "waiting for the server to reboot");
       if (Date.now() > deadline) throw new TsmError("REBOOT_TIMEOUT", `${this.host.machineName} did not come back within 5 minutes of the reboot`);
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000, ctx.signal, "waiting for the server to reboot");
       try {
         const rebooted = await this.host.withRemote(ctx, async (remote) => (await remote.run(`test -e ${marker}`)).exitCode === 1);
         if (rebooted) return;
