@@ -14,10 +14,13 @@ import type { Client, ClientChannel } from "ssh2";
 import { abortError } from "../model/abort.js";
 import type { ExecOptions, ExecResult, InteractiveOptions } from "./client.js";
 import type { Connection, Env } from "./connection.js";
-import { SshCommandTimeoutError, SshConnectError } from "./errors.js";
+import { SshCommandTimeoutError, SshConnectError, abbreviate } from "./errors.js";
+
+/** How much of a command names it in "lost during the command ..." messages. */
+const OPERATION_NAME_MAX = 60;
 
 export function exec(conn: Connection, command: string, options: ExecOptions = {}): Promise<ExecResult> {
-  const operation = `the command "${abbreviate(command)}"`;
+  const operation = `the command "${abbreviate(command, OPERATION_NAME_MAX)}"`;
   return new Promise<ExecResult>((resolve, reject) => {
     if (conn.lost) return reject(conn.lostError(operation));
     const { signal, timeoutMs } = options;
@@ -102,7 +105,7 @@ export function exec(conn: Connection, command: string, options: ExecOptions = {
 }
 
 export function interactive(conn: Connection, env: Env, options: InteractiveOptions): Promise<number> {
-  const operation = options.command === undefined ? "the interactive shell" : `the command "${abbreviate(options.command)}"`;
+  const operation = options.command === undefined ? "the interactive shell" : `the command "${abbreviate(options.command, OPERATION_NAME_MAX)}"`;
   return new Promise<number>((resolve, reject) => {
     if (conn.lost) return reject(conn.lostError(operation));
     const stdin = options.stdin as NodeJS.ReadStream;
@@ -192,11 +195,6 @@ export function signalExitCode(signalName: string | undefined): number {
   if (signalName === undefined) return 255;
   const n = (os.constants.signals as Record<string, number | undefined>)[`SIG${signalName}`];
   return n === undefined ? 255 : 128 + n;
-}
-
-function abbreviate(command: string, max = 60): string {
-  const oneLine = command.replace(/\s+/g, " ").trim();
-  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }
 
 /**
