@@ -1,7 +1,8 @@
 /**
  * The SSH seam. Everything outside `src/ssh` talks to hosts through these types;
- * `ssh2-connector.ts` is the one implementation on ssh2, and tests replace
- * `SshConnector` with a fake. This file must not import ssh2: commands that never
+ * `ssh2-connector.ts` is the one implementation on ssh2 (it assembles connect.ts,
+ * connection.ts, channels.ts and sftp.ts), and tests replace `SshConnector` with a
+ * fake. This file must not import ssh2: commands that never
  * touch SSH import these types and `shQuote`, and must not pay for loading ssh2.
  */
 import { UsageError } from "../model/errors.js";

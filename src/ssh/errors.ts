@@ -161,8 +161,8 @@ export class SshFileTransferError extends TsmError {
   }
 }
 
-/** Commands can be long scripts: messages show the start only. */
-function abbreviate(command: string, max = 80): string {
+/** Commands can be long scripts: messages show the start only, on one line (`max` characters at most). */
+export function abbreviate(command: string, max = 80): string {
   const oneLine = command.replace(/\s+/g, " ").trim();
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backoffMs, isRetryableConnectError, type ConnectFailure } from "../../../src/ssh/retry.js";
-import { signalExitCode } from "../../../src/ssh/ssh2-connector.js";
+import { signalExitCode } from "../../../src/ssh/channels.js";
 
 describe("connect retry classification", () => {
   const cases: Array<[string, ConnectFailure, boolean]> = [
