@@ -14,11 +14,13 @@
  * - none: never install; a host without dockerd is an error.
  */
 import type { EngineOptions } from "../model/machine.js";
-import { renderOpenRcInitScript, renderSystemdUnit, PATHS } from "./daemon-config.js";
 import { EngineInstallError } from "./errors.js";
 import type { RemoteFile } from "./host-files.js";
+import { renderOpenRcInitScript } from "./openrc.js";
 import type { InitSystem, OsFamily } from "./os-release.js";
+import { PATHS } from "./paths.js";
 import { shQuote } from "./remote.js";
+import { renderSystemdUnit } from "./systemd-unit.js";
 
 export type InstallSettings = Pick<EngineOptions, "installMethod" | "installUrl" | "binaryUrl">;
 

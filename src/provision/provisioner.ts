@@ -19,20 +19,7 @@
 import { InterruptedError, isTsmError } from "../model/errors.js";
 import { validateMachineName } from "../model/name.js";
 import type { EngineOptions } from "../model/machine.js";
-import {
-  assertNotOverridden,
-  PATHS,
-  planEngine,
-  renderDaemonJson,
-  renderOpenRcConf,
-  renderOpenRcInitScript,
-  renderSystemdDropIn,
-  renderSystemdUnit,
-  stripDaemonJson,
-  stripOpenRcBlock,
-  systemdUnitFacts,
-  type EnginePlan,
-} from "./daemon-config.js";
+import { planEngine, renderDaemonJson, stripDaemonJson, type EnginePlan } from "./engine-plan.js";
 import { EngineInstallError, ProvisionError, SudoRequiredError, UnsupportedInitError, lastLine, tailLines } from "./errors.js";
 import {
   ensureHostsEntry,
@@ -44,9 +31,12 @@ import {
 } from "./host-files.js";
 import { installPlan, upgradePlan, type InstallPlan } from "./install.js";
 import { detectFamily, parseOsRelease, prettyOsName, type InitSystem, type OsFamily } from "./os-release.js";
+import { renderOpenRcConf, renderOpenRcInitScript, stripOpenRcBlock } from "./openrc.js";
+import { PATHS } from "./paths.js";
 import { DOCKERD_CANDIDATES, parseProbe, probeScript, type HostFacts } from "./probe.js";
 import { shQuote, type Remote, type RunResult } from "./remote.js";
 import { parseSystemctlCat } from "./systemd-syntax.js";
+import { assertNotOverridden, renderSystemdDropIn, renderSystemdUnit, systemdUnitFacts } from "./systemd-unit.js";
 
 export interface ProvisionInput {
   /** The host name to set (validated by the caller: [a-zA-Z0-9][a-zA-Z0-9.-]*). */

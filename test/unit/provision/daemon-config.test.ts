@@ -4,20 +4,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
+import { planEngine, renderDaemonJson, stripDaemonJson, type EngineSettings } from "../../../src/provision/engine-plan.js";
+import { renderOpenRcConf, renderOpenRcInitScript, stripOpenRcBlock } from "../../../src/provision/openrc.js";
 import {
+  assertNotOverridden,
   keptBaseWords,
-  planEngine,
-  renderDaemonJson,
-  renderOpenRcConf,
-  renderOpenRcInitScript,
   renderSystemdDropIn,
   renderSystemdUnit,
-  stripDaemonJson,
-  stripOpenRcBlock,
   systemdUnitFacts,
-  assertNotOverridden,
-  type EngineSettings,
-} from "../../../src/provision/daemon-config.js";
+} from "../../../src/provision/systemd-unit.js";
 import { EngineConfigConflictError, InvalidEngineOptionError } from "../../../src/provision/errors.js";
 import { environmentLine, parseSystemctlCat, quoteExecArg, splitCommandLine } from "../../../src/provision/systemd-syntax.js";
 import { describeWithPrereqs } from "../../helpers/prereq.js";
