@@ -5,7 +5,8 @@
  * InvalidEngineOptionError; `renderDaemonJson` and `stripDaemonJson` merge the plan
  * into, or take tsm's keys out of, the host's existing /etc/docker/daemon.json, or
  * throw EngineConfigConflictError. Pure: no I/O and no init-system syntax (the
- * plan is rendered by systemd-unit.ts and openrc.ts).
+ * plan is rendered by systemd-unit.ts and openrc.ts). The option rules themselves
+ * are engine-rules.ts.
  *
  * Where each setting goes, and why:
  * - daemon.json carries TLS, labels, registries and the storage driver. JSON holds
@@ -19,9 +20,9 @@
  *   hands it over (socket activation keeps working). Docker Machine passed
  *   `-H unix:///var/run/docker.sock` next to docker.socket and raced it.
  */
+import { assertPrintable, labelKey, parseEngineEnv, parseEngineOpt } from "./engine-rules.js";
 import { EngineConfigConflictError, InvalidEngineOptionError } from "./errors.js";
 import { PATHS } from "./paths.js";
-import { assertPrintable, environmentLine } from "./systemd-syntax.js";
 
 /** The keys of daemon.json tsm owns: removed from an existing file, then written with tsm's values (when it has any). */
 export const TSM_DAEMON_KEYS = [
@@ -36,18 +37,6 @@ export const TSM_DAEMON_KEYS = [
   "registry-mirrors",
   "storage-driver",
 ] as const;
-
-/** --engine-opt names tsm refuses: they would switch TLS off, move the listeners, or make dockerd ignore daemon.json. */
-const MANAGED_OPTS: Record<string, string> = {
-  H: "the listening addresses are set by tsm (-H fd:// or unix socket, plus tcp://0.0.0.0:<engine port>)",
-  host: "the listening addresses are set by tsm (-H fd:// or unix socket, plus tcp://0.0.0.0:<engine port>)",
-  tls: "TLS is set up by tsm",
-  tlsverify: "TLS verification is always on",
-  tlscacert: "the CA certificate is installed by tsm",
-  tlscert: "the server certificate is installed by tsm",
-  tlskey: "the server key is installed by tsm",
-  "config-file": "tsm writes its settings to /etc/docker/daemon.json",
-};
 
 /**
  * dockerd list flags whose daemon.json key is not the flag name (dockerd's
@@ -97,11 +86,6 @@ export interface EnginePlan {
   env: Array<{ name: string; value: string }>;
 }
 
-function splitOpt(opt: string): { name: string; value?: string } {
-  const eq = opt.indexOf("=");
-  return eq < 0 ? { name: opt } : { name: opt.slice(0, eq), value: opt.slice(eq + 1) };
-}
-
 /**
  * The listeners tsm always gives dockerd, unquoted: a local socket (`fd://` or the
  * unix socket), then mutual TLS on every interface at the plan's port.
@@ -116,8 +100,7 @@ function finalLabels(labels: readonly string[], driverName: string): string[] {
   const seen = new Map<string, string>();
   const out: string[] = [];
   for (const l of [...labels, provider]) {
-    const eq = l.indexOf("=");
-    const key = eq < 0 ? l : l.slice(0, eq);
+    const key = labelKey(l);
     const prev = seen.get(key);
     if (prev === undefined) {
       seen.set(key, l);
@@ -156,15 +139,7 @@ export function planEngine(engine: EngineSettings, driverName: string): EnginePl
   assertPrintable("The storage driver", storageDriver);
 
   for (const opt of engine.opts) {
-    assertPrintable("The engine option", opt);
-    const { name, value } = splitOpt(opt);
-    if (!/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(name)) {
-      throw new InvalidEngineOptionError(`Invalid --engine-opt ${JSON.stringify(opt)}: expected NAME=VALUE with a dockerd flag name`);
-    }
-    const managed = MANAGED_OPTS[name];
-    if (managed !== undefined) {
-      throw new InvalidEngineOptionError(`--engine-opt ${JSON.stringify(opt)} is not allowed: ${managed}`);
-    }
+    const { name, value } = parseEngineOpt(opt);
     if (value !== undefined && name === "label") labels.push(value);
     else if (value !== undefined && name === "insecure-registry") insecure.push(value);
     else if (value !== undefined && name === "registry-mirror") mirrors.push(value);
@@ -182,14 +157,7 @@ export function planEngine(engine: EngineSettings, driverName: string): EnginePl
   }
 
   const daemonLabels = finalLabels(labels, driverName);
-  const env = engine.env.map((e) => {
-    const eq = e.indexOf("=");
-    if (eq <= 0) throw new InvalidEngineOptionError(`Invalid --engine-env ${JSON.stringify(e)}: expected NAME=VALUE`);
-    const name = e.slice(0, eq);
-    const value = e.slice(eq + 1);
-    environmentLine(name, value); // validates the name and refuses control characters
-    return { name, value };
-  });
+  const env = engine.env.map(parseEngineEnv);
 
   const daemonJson: Record<string, unknown> = {
     tlsverify: true,

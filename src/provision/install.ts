@@ -14,6 +14,7 @@
  * - none: never install; a host without dockerd is an error.
  */
 import type { EngineOptions } from "../model/machine.js";
+import { missingBinaryUrl } from "./engine-rules.js";
 import { EngineInstallError } from "./errors.js";
 import type { RemoteFile } from "./host-files.js";
 import { renderOpenRcInitScript } from "./openrc.js";
@@ -192,7 +193,9 @@ export function installPlan(os: OsFamily, init: InitSystem, engine: InstallSetti
     case "distro":
       return distroPlan(os, false);
     case "binary":
-      if (engine.binaryUrl === "") throw new EngineInstallError("--engine-install-method binary needs --engine-binary-url");
+      if (missingBinaryUrl(engine.installMethod, engine.binaryUrl)) {
+        throw new EngineInstallError("--engine-install-method binary needs --engine-binary-url");
+      }
       return binaryPlan(os, init, engine.binaryUrl);
     case "none":
       throw new EngineInstallError(
@@ -210,7 +213,9 @@ export function upgradePlan(os: OsFamily, init: InitSystem, engine: InstallSetti
     case "distro":
       return distroPlan(os, true);
     case "binary":
-      if (engine.binaryUrl === "") throw new EngineInstallError("--engine-install-method binary needs --engine-binary-url");
+      if (missingBinaryUrl(engine.installMethod, engine.binaryUrl)) {
+        throw new EngineInstallError("--engine-install-method binary needs --engine-binary-url");
+      }
       return binaryPlan(os, init, engine.binaryUrl);
     case "none":
       throw new EngineInstallError(

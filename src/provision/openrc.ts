@@ -7,10 +7,10 @@
  * - `renderOpenRcInitScript` writes /etc/init.d/docker for a dockerd from a static tarball.
  * What dockerd gets is engine-plan.ts; shell quoting is shQuote (remote.ts).
  */
+import { assertPrintable } from "./engine-rules.js";
 import { listenerArgs, type EnginePlan } from "./engine-plan.js";
 import { PATHS } from "./paths.js";
 import { shQuote } from "./remote.js";
-import { assertPrintable } from "./systemd-syntax.js";
 
 /**
  * /etc/init.d/docker for a dockerd unpacked from a static tarball, modelled on

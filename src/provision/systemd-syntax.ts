@@ -23,22 +23,10 @@
  * user) prints each unit's parsed Environment and ExecStart command line; the
  * unit tests do this when that binary is present.
  */
-import { InvalidEngineOptionError } from "./errors.js";
+import { assertEnvironment, assertPrintable } from "./engine-rules.js";
 
 /** Characters that need no quoting anywhere in an ExecStart= line (no specifier, variable, quote, escape, space or ";"). */
 const BARE_WORD = /^[A-Za-z0-9_@+=:,./-]+$/;
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
-
-/** Refuses what cannot be written on one line of a unit file (newlines, other control characters). */
-export function assertPrintable(what: string, value: string): void {
-  if (CONTROL.test(value)) {
-    throw new InvalidEngineOptionError(
-      `${what} ${JSON.stringify(value)} contains a control character (newline, tab...), which a service definition cannot carry`,
-    );
-  }
-}
 
 /** Inside double quotes: backslash and quote escaped (systemd.syntax(7)), "%" doubled (specifiers). */
 function escapeForQuotes(value: string): string {
@@ -60,13 +48,11 @@ export function quoteExecArg(value: string): string {
 /**
  * An Environment= line setting `name` to exactly `value`: the whole assignment in
  * double quotes, `\` and `"` escaped, `%` doubled; `$` stays as is because
- * Environment= does not expand variables.
+ * Environment= does not expand variables. Throws InvalidEngineOptionError for a
+ * name that is not a variable name or a value with a control character (engine-rules.ts).
  */
 export function environmentLine(name: string, value: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new InvalidEngineOptionError(`Invalid environment variable name ${JSON.stringify(name)}: use letters, digits and _`);
-  }
-  assertPrintable(`The value of ${name}`, value);
+  assertEnvironment(name, value);
   return `Environment="${escapeForQuotes(`${name}=${value}`)}"`;
 }
 

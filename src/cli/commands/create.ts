@@ -137,7 +137,7 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     const driverFlags = readFlags(command, descriptor.flags, deps.env);
     // Loaded here, not at start-up: create is the only command that needs them.
     const { checkEngineEnv, checkEngineLabel, checkEngineOpt, checkInstallMethod, checkRegistry, checkStorageDriver, checkTlsSan, checkUrl } =
-      await import("../../core/engine-options.js");
+      await import("../../provision/engine-rules.js");
     const { createMachine } = await import("../../core/create.js");
     const { swarmRequest } = await import("../../core/swarm.js");
     // commander sets a boolean from its variable whatever the value; "0" and "false" must mean false.
