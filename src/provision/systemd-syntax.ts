@@ -76,6 +76,29 @@ const C_ESCAPES: Record<string, string> = {
   s: " ",
 };
 
+const HEX = /^[0-9a-fA-F]+$/;
+const OCTAL = /^[0-7]+$/;
+
+/** The numeric escapes of systemd.syntax(7): the letter after the backslash ("" for octal), how many digits, their base. */
+const NUMERIC_ESCAPES = [
+  { letter: "x", count: 2, digits: HEX, radix: 16 },
+  { letter: "", count: 3, digits: OCTAL, radix: 8 },
+  { letter: "u", count: 4, digits: HEX, radix: 16 },
+  { letter: "U", count: 8, digits: HEX, radix: 16 },
+] as const;
+
+/** The numeric escape whose backslash is `line[i]`: the character, and how many characters of `line` it spans. */
+function numericEscape(line: string, i: number): { char: string; length: number } | undefined {
+  for (const e of NUMERIC_ESCAPES) {
+    const start = i + 1 + e.letter.length;
+    const digits = line.slice(start, start + e.count);
+    if (line.startsWith(e.letter, i + 1) && digits.length === e.count && e.digits.test(digits)) {
+      return { char: String.fromCodePoint(Number.parseInt(digits, e.radix)), length: 1 + e.letter.length + e.count };
+    }
+  }
+  return undefined;
+}
+
 /**
  * Splits a command line into words by systemd's unquoting rules, keeping each
  * word's raw text so that words tsm does not own can be written back untouched
@@ -99,21 +122,13 @@ export function splitCommandLine(line: string): RawWord[] {
       if (c === "\\" && i + 1 < n) {
         const e = line[i + 1]!;
         const simple = C_ESCAPES[e];
+        const numeric = simple === undefined ? numericEscape(line, i) : undefined;
         if (simple !== undefined) {
           value += simple;
           i += 2;
-        } else if (e === "x" && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
-          value += String.fromCharCode(Number.parseInt(line.slice(i + 2, i + 4), 16));
-          i += 4;
-        } else if (/^[0-7]{3}$/.test(line.slice(i + 1, i + 4))) {
-          value += String.fromCharCode(Number.parseInt(line.slice(i + 1, i + 4), 8));
-          i += 4;
-        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(line.slice(i + 2, i + 6))) {
-          value += String.fromCodePoint(Number.parseInt(line.slice(i + 2, i + 6), 16));
-          i += 6;
-        } else if (e === "U" && /^[0-9a-fA-F]{8}$/.test(line.slice(i + 2, i + 10))) {
-          value += String.fromCodePoint(Number.parseInt(line.slice(i + 2, i + 10), 16));
-          i += 10;
+        } else if (numeric !== undefined) {
+          value += numeric.char;
+          i += numeric.length;
         } else if (quote === null && e === ";") {
           value += ";";
           i += 2;

@@ -222,6 +222,13 @@ describe("systemd quoting", () => {
   });
 });
 
+describe("systemd numeric escapes", () => {
+  it("reads \\xNN, \\NNN, \\uNNNN and \\UNNNNNNNN, and keeps the backslash of a short one", () => {
+    expect(splitCommandLine("\\x41\\101\\u00e9\\U0001F600").map((w) => w.value)).toEqual(["AAé😀"]);
+    expect(splitCommandLine("\\x4 \\10 \\u00e \\U0001F60").map((w) => w.value)).toEqual(["\\x4", "\\10", "\\u00e", "\\U0001F60"]);
+  });
+});
+
 describe("the systemd drop-in", () => {
   it("on Debian 12's docker.io unit: fd:// kept for docker.socket, the unit's other arguments kept as written", () => {
     const files = parseSystemctlCat(`# /lib/systemd/system/docker.service\n${DEBIAN_UNIT}`, "docker.service");
