@@ -48,7 +48,7 @@ export interface CreateOptionsRequest {
 
 export async function readCreateOptions(input: OptionInput): Promise<CreateOptionsRequest> {
   const v = CREATE_OPTIONS.read(input);
-  const rules = await import("./engine-options.js");
+  const rules = await import("../provision/engine-rules.js");
   const { swarmRequest } = await import("./swarm.js");
   const { validateMachineName } = await import("../model/name.js");
   const [swarm, installMethod, installUrl, binaryUrl, opts, env, labels, insecureRegistries, registryMirrors, storageDriver, tlsSans] = checkAll([

@@ -14,11 +14,14 @@
  * - none: never install; a host without dockerd is an error.
  */
 import type { EngineOptions } from "../model/machine.js";
-import { renderOpenRcInitScript, renderSystemdUnit, PATHS } from "./daemon-config.js";
+import { missingBinaryUrl } from "./engine-rules.js";
 import { EngineInstallError } from "./errors.js";
 import type { RemoteFile } from "./host-files.js";
+import { renderOpenRcInitScript } from "./openrc.js";
 import type { InitSystem, OsFamily } from "./os-release.js";
+import { PATHS } from "./paths.js";
 import { shQuote } from "./remote.js";
+import { renderSystemdUnit } from "./systemd-unit.js";
 
 export type InstallSettings = Pick<EngineOptions, "installMethod" | "installUrl" | "binaryUrl">;
 
@@ -178,41 +181,40 @@ function binaryPlan(os: OsFamily, init: InitSystem, url: string): InstallPlan {
   };
 }
 
+/** The plan for the recorded method; `upgrade` selects the upgrade form (only `distro` and `none` differ). */
+function methodPlan(os: OsFamily, init: InitSystem, engine: InstallSettings, upgrade: boolean): InstallPlan {
+  switch (engine.installMethod) {
+    case "script":
+      return scriptPlan(os, engine.installUrl);
+    case "distro":
+      return distroPlan(os, upgrade);
+    case "binary":
+      if (missingBinaryUrl(engine.installMethod, engine.binaryUrl)) {
+        throw new EngineInstallError("--engine-install-method binary needs --engine-binary-url");
+      }
+      return binaryPlan(os, init, engine.binaryUrl);
+    case "none":
+      throw upgrade
+        ? new EngineInstallError(
+            "tsm did not install Docker Engine on this host (install method \"none\"), so it cannot upgrade it: upgrade it with the host's own tools",
+          )
+        : new EngineInstallError(
+            `Docker Engine (dockerd) is not installed on this ${os.prettyName} host, and the install method is "none"`,
+            ["Install Docker Engine yourself, or choose --engine-install-method script, distro or binary."],
+          );
+  }
+}
+
 /**
  * How to install Docker Engine on a host without dockerd. Throws
  * EngineInstallError (before anything is changed) for `none` and for `distro` on a
  * distribution that has no Docker package.
  */
 export function installPlan(os: OsFamily, init: InitSystem, engine: InstallSettings): InstallPlan {
-  switch (engine.installMethod) {
-    case "script":
-      return scriptPlan(os, engine.installUrl);
-    case "distro":
-      return distroPlan(os, false);
-    case "binary":
-      if (engine.binaryUrl === "") throw new EngineInstallError("--engine-install-method binary needs --engine-binary-url");
-      return binaryPlan(os, init, engine.binaryUrl);
-    case "none":
-      throw new EngineInstallError(
-        `Docker Engine (dockerd) is not installed on this ${os.prettyName} host, and the install method is "none"`,
-        ["Install Docker Engine yourself, or choose --engine-install-method script, distro or binary."],
-      );
-  }
+  return methodPlan(os, init, engine, false);
 }
 
 /** How to upgrade Docker Engine by the method it was installed with. */
 export function upgradePlan(os: OsFamily, init: InitSystem, engine: InstallSettings): InstallPlan {
-  switch (engine.installMethod) {
-    case "script":
-      return scriptPlan(os, engine.installUrl);
-    case "distro":
-      return distroPlan(os, true);
-    case "binary":
-      if (engine.binaryUrl === "") throw new EngineInstallError("--engine-install-method binary needs --engine-binary-url");
-      return binaryPlan(os, init, engine.binaryUrl);
-    case "none":
-      throw new EngineInstallError(
-        "tsm did not install Docker Engine on this host (install method \"none\"), so it cannot upgrade it: upgrade it with the host's own tools",
-      );
-  }
+  return methodPlan(os, init, engine, true);
 }

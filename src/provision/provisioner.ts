@@ -19,20 +19,7 @@
 import { InterruptedError, isTsmError } from "../model/errors.js";
 import { validateMachineName } from "../model/name.js";
 import type { EngineOptions } from "../model/machine.js";
-import {
-  assertNotOverridden,
-  PATHS,
-  planEngine,
-  renderDaemonJson,
-  renderOpenRcConf,
-  renderOpenRcInitScript,
-  renderSystemdDropIn,
-  renderSystemdUnit,
-  stripDaemonJson,
-  stripOpenRcBlock,
-  systemdUnitFacts,
-  type EnginePlan,
-} from "./daemon-config.js";
+import { planEngine, renderDaemonJson, stripDaemonJson, type EnginePlan } from "./engine-plan.js";
 import { EngineInstallError, ProvisionError, SudoRequiredError, UnsupportedInitError, lastLine, tailLines } from "./errors.js";
 import {
   ensureHostsEntry,
@@ -44,9 +31,12 @@ import {
 } from "./host-files.js";
 import { installPlan, upgradePlan, type InstallPlan } from "./install.js";
 import { detectFamily, parseOsRelease, prettyOsName, type InitSystem, type OsFamily } from "./os-release.js";
+import { renderOpenRcConf, renderOpenRcInitScript, stripOpenRcBlock } from "./openrc.js";
+import { PATHS } from "./paths.js";
 import { DOCKERD_CANDIDATES, parseProbe, probeScript, type HostFacts } from "./probe.js";
 import { shQuote, type Remote, type RunResult } from "./remote.js";
 import { parseSystemctlCat } from "./systemd-syntax.js";
+import { assertNotOverridden, renderSystemdDropIn, renderSystemdUnit, systemdUnitFacts } from "./systemd-unit.js";
 
 export interface ProvisionInput {
   /** The host name to set (validated by the caller: [a-zA-Z0-9][a-zA-Z0-9.-]*). */
@@ -346,6 +336,32 @@ async function waitForFirstBoot(sh: HostShell, input: ProvisionInput): Promise<v
   if (status !== "" && status !== "done" && status !== "absent") input.log(`cloud-init finished with status "${status}" (details: tsm ssh ${input.machineName} sudo cloud-init status --long)`);
 }
 
+/** What a run knows before it changes anything on the host. */
+interface Prepared {
+  sh: HostShell;
+  facts: HostFacts;
+  os: OsFamily;
+  init: InitSystem;
+  plan: EnginePlan;
+}
+
+/**
+ * The read-only start of `provision` and `upgrade`: privileges, the first boot,
+ * the probe, then every refusal that can be made in advance (OS, init system,
+ * engine options, daemon.json, overriding drop-ins).
+ */
+async function prepare(remote: Remote, input: ProvisionInput): Promise<Prepared> {
+  const sh = new HostShell(remote, input.signal);
+  await sh.checkPrivileges();
+  await waitForFirstBoot(sh, input);
+  input.log("Detecting the operating system...");
+  const facts = await sh.probe();
+  const os = detectFamily(parseOsRelease(facts.osRelease ?? ""));
+  const init = requireInit(facts, os.prettyName);
+  const plan = preflight(facts, init, input.engine, input.driverName);
+  return { sh, facts, os, init, plan };
+}
+
 /**
  * Provisions a host: privileges, OS, host name, Docker Engine (installed when
  * missing), certificates, configuration, restart. Throws SudoRequiredError,
@@ -356,14 +372,9 @@ async function waitForFirstBoot(sh: HostShell, input: ProvisionInput): Promise<v
 export async function provision(remote: Remote, input: ProvisionInput): Promise<ProvisionResult> {
   // The caller validates it; checked again because it reaches `hostname` and /etc/hosts.
   validateMachineName(input.machineName);
-  const sh = new HostShell(remote, input.signal);
-  await sh.checkPrivileges();
-  await waitForFirstBoot(sh, input);
-  input.log("Detecting the operating system...");
-  let facts = await sh.probe();
-  const os = detectFamily(parseOsRelease(facts.osRelease ?? ""));
-  const init = requireInit(facts, os.prettyName);
-  const plan = preflight(facts, init, input.engine, input.driverName);
+  const prepared = await prepare(remote, input);
+  const { sh, os, init, plan } = prepared;
+  let facts = prepared.facts;
   const install = facts.dockerdPath === undefined ? installPlan(os, init, input.engine) : undefined;
 
   // From here on the host changes.
@@ -415,14 +426,7 @@ export async function engineLogTail(remote: Remote, lines = 50): Promise<string>
  * /usr/bin) and restarts the engine.
  */
 export async function upgradeEngine(remote: Remote, input: ProvisionInput): Promise<void> {
-  const sh = new HostShell(remote, input.signal);
-  await sh.checkPrivileges();
-  await waitForFirstBoot(sh, input);
-  input.log("Detecting the operating system...");
-  const before = await sh.probe();
-  const os = detectFamily(parseOsRelease(before.osRelease ?? ""));
-  const init = requireInit(before, os.prettyName);
-  const plan = preflight(before, init, input.engine, input.driverName);
+  const { sh, os, init, plan } = await prepare(remote, input);
   const upgrade = upgradePlan(os, init, input.engine);
 
   input.log(`Upgrading Docker Engine (${upgrade.description})...`);

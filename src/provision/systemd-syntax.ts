@@ -23,22 +23,10 @@
  * user) prints each unit's parsed Environment and ExecStart command line; the
  * unit tests do this when that binary is present.
  */
-import { InvalidEngineOptionError } from "./errors.js";
+import { assertEnvironment, assertPrintable } from "./engine-rules.js";
 
 /** Characters that need no quoting anywhere in an ExecStart= line (no specifier, variable, quote, escape, space or ";"). */
 const BARE_WORD = /^[A-Za-z0-9_@+=:,./-]+$/;
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
-
-/** Refuses what cannot be written on one line of a unit file (newlines, other control characters). */
-export function assertPrintable(what: string, value: string): void {
-  if (CONTROL.test(value)) {
-    throw new InvalidEngineOptionError(
-      `${what} ${JSON.stringify(value)} contains a control character (newline, tab...), which a service definition cannot carry`,
-    );
-  }
-}
 
 /** Inside double quotes: backslash and quote escaped (systemd.syntax(7)), "%" doubled (specifiers). */
 function escapeForQuotes(value: string): string {
@@ -60,13 +48,11 @@ export function quoteExecArg(value: string): string {
 /**
  * An Environment= line setting `name` to exactly `value`: the whole assignment in
  * double quotes, `\` and `"` escaped, `%` doubled; `$` stays as is because
- * Environment= does not expand variables.
+ * Environment= does not expand variables. Throws InvalidEngineOptionError for a
+ * name that is not a variable name or a value with a control character (engine-rules.ts).
  */
 export function environmentLine(name: string, value: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new InvalidEngineOptionError(`Invalid environment variable name ${JSON.stringify(name)}: use letters, digits and _`);
-  }
-  assertPrintable(`The value of ${name}`, value);
+  assertEnvironment(name, value);
   return `Environment="${escapeForQuotes(`${name}=${value}`)}"`;
 }
 
@@ -89,6 +75,29 @@ const C_ESCAPES: Record<string, string> = {
   "'": "'",
   s: " ",
 };
+
+const HEX = /^[0-9a-fA-F]+$/;
+const OCTAL = /^[0-7]+$/;
+
+/** The numeric escapes of systemd.syntax(7): the letter after the backslash ("" for octal), how many digits, their base. */
+const NUMERIC_ESCAPES = [
+  { letter: "x", count: 2, digits: HEX, radix: 16 },
+  { letter: "", count: 3, digits: OCTAL, radix: 8 },
+  { letter: "u", count: 4, digits: HEX, radix: 16 },
+  { letter: "U", count: 8, digits: HEX, radix: 16 },
+] as const;
+
+/** The numeric escape whose backslash is `line[i]`: the character, and how many characters of `line` it spans. */
+function numericEscape(line: string, i: number): { char: string; length: number } | undefined {
+  for (const e of NUMERIC_ESCAPES) {
+    const start = i + 1 + e.letter.length;
+    const digits = line.slice(start, start + e.count);
+    if (line.startsWith(e.letter, i + 1) && digits.length === e.count && e.digits.test(digits)) {
+      return { char: String.fromCodePoint(Number.parseInt(digits, e.radix)), length: 1 + e.letter.length + e.count };
+    }
+  }
+  return undefined;
+}
 
 /**
  * Splits a command line into words by systemd's unquoting rules, keeping each
@@ -113,21 +122,13 @@ export function splitCommandLine(line: string): RawWord[] {
       if (c === "\\" && i + 1 < n) {
         const e = line[i + 1]!;
         const simple = C_ESCAPES[e];
+        const numeric = simple === undefined ? numericEscape(line, i) : undefined;
         if (simple !== undefined) {
           value += simple;
           i += 2;
-        } else if (e === "x" && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
-          value += String.fromCharCode(Number.parseInt(line.slice(i + 2, i + 4), 16));
-          i += 4;
-        } else if (/^[0-7]{3}$/.test(line.slice(i + 1, i + 4))) {
-          value += String.fromCharCode(Number.parseInt(line.slice(i + 1, i + 4), 8));
-          i += 4;
-        } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(line.slice(i + 2, i + 6))) {
-          value += String.fromCodePoint(Number.parseInt(line.slice(i + 2, i + 6), 16));
-          i += 6;
-        } else if (e === "U" && /^[0-9a-fA-F]{8}$/.test(line.slice(i + 2, i + 10))) {
-          value += String.fromCodePoint(Number.parseInt(line.slice(i + 2, i + 10), 16));
-          i += 10;
+        } else if (numeric !== undefined) {
+          value += numeric.char;
+          i += numeric.length;
         } else if (quote === null && e === ";") {
           value += ";";
           i += 2;

@@ -4,20 +4,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
+import { planEngine, renderDaemonJson, stripDaemonJson, type EngineSettings } from "../../../src/provision/engine-plan.js";
+import { renderOpenRcConf, renderOpenRcInitScript, stripOpenRcBlock } from "../../../src/provision/openrc.js";
 import {
+  assertNotOverridden,
   keptBaseWords,
-  planEngine,
-  renderDaemonJson,
-  renderOpenRcConf,
-  renderOpenRcInitScript,
   renderSystemdDropIn,
   renderSystemdUnit,
-  stripDaemonJson,
-  stripOpenRcBlock,
   systemdUnitFacts,
-  assertNotOverridden,
-  type EngineSettings,
-} from "../../../src/provision/daemon-config.js";
+} from "../../../src/provision/systemd-unit.js";
 import { EngineConfigConflictError, InvalidEngineOptionError } from "../../../src/provision/errors.js";
 import { environmentLine, parseSystemctlCat, quoteExecArg, splitCommandLine } from "../../../src/provision/systemd-syntax.js";
 import { describeWithPrereqs } from "../../helpers/prereq.js";
@@ -224,6 +219,13 @@ describe("systemd quoting", () => {
       { raw: "\\x41", value: "A" },
       { raw: "\\;", value: ";" },
     ]);
+  });
+});
+
+describe("systemd numeric escapes", () => {
+  it("reads \\xNN, \\NNN, \\uNNNN and \\UNNNNNNNN, and keeps the backslash of a short one", () => {
+    expect(splitCommandLine("\\x41\\101\\u00e9\\U0001F600").map((w) => w.value)).toEqual(["AAé😀"]);
+    expect(splitCommandLine("\\x4 \\10 \\u00e \\U0001F60").map((w) => w.value)).toEqual(["\\x4", "\\10", "\\u00e", "\\U0001F60"]);
   });
 });
 

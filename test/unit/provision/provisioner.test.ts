@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { InterruptedError } from "../../../src/model/errors.js";
 import type { EngineOptions } from "../../../src/model/machine.js";
-import { planEngine, renderDaemonJson, renderSystemdDropIn } from "../../../src/provision/daemon-config.js";
+import { planEngine, renderDaemonJson } from "../../../src/provision/engine-plan.js";
 import {
   EngineConfigConflictError,
   EngineInstallError,
@@ -23,6 +23,7 @@ import {
   type ProvisionInput,
 } from "../../../src/provision/provisioner.js";
 import type { RunResult } from "../../../src/provision/remote.js";
+import { renderSystemdDropIn } from "../../../src/provision/systemd-unit.js";
 import { FakeRemote, probeOutput, type FakeCall, type FakeRule, type ProbeFacts } from "./fake-remote.js";
 import { readFixture } from "./systemd-oracle.js";
 
