@@ -8,7 +8,7 @@ import { TsmError, UsageError } from "../../model/errors.js";
 import { openRecord } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
 import { probeMachine } from "../../core/probe.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 
 export function registerActive(program: Command, ctx: CliContext): void {
   program

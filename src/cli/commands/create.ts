@@ -9,7 +9,7 @@ import type { SwarmFlags } from "../../core/swarm.js";
 import { PreCreateCheckError, UsageError } from "../../model/errors.js";
 import { DEFAULT_INSTALL_URL } from "../../model/machine.js";
 import { validateMachineName } from "../../model/name.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { addFlags, collect, parseBool, readFlags } from "../driver-flags.js";
 
 /** The `-d` value on this command line (after `create`), else TSM_DRIVER. */

@@ -11,7 +11,7 @@ import type { Session } from "../../core/session.js";
 import { splitTableFormat, unescapeFormat } from "../../output/go-template.js";
 import { compileTemplate } from "../template.js";
 import { tabwrite } from "../../output/tabwriter.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { collect } from "../driver-flags.js";
 
 export const DEFAULT_LS_FORMAT =

@@ -9,7 +9,7 @@ import { MachineStateError, NotSupportedError } from "../../model/errors.js";
 import { settleEach, throwFailures } from "../../core/multi.js";
 import { openMachines } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { manyTargets } from "../target.js";
 
 interface PowerVerb {

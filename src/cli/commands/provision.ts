@@ -8,7 +8,7 @@ import { NotSupportedError } from "../../model/errors.js";
 import { settleEach, throwFailures } from "../../core/multi.js";
 import { openMachine } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { manyTargets } from "../target.js";
 
 export function registerProvision(program: Command, ctx: CliContext): void {

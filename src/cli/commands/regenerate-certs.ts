@@ -1,6 +1,6 @@
 /** `tsm regenerate-certs [-f] [--client-certs] [NAME...]`: new server certificates (and optionally a new CA and client certificate). */
 import type { Command } from "commander";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { manyTargets } from "../target.js";
 import { confirm } from "../confirm.js";
 

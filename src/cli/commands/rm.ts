@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { removeMachine } from "../../core/remove.js";
 import { MultiMachineError, toTsmError, type TsmError } from "../../model/errors.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { explicitTargets } from "../target.js";
 import { confirm } from "../confirm.js";
 

@@ -9,7 +9,7 @@ import { validateMachineName } from "../../model/name.js";
 import { openMachine, type Machine } from "../../core/open.js";
 import type { Session } from "../../core/session.js";
 import type { SshSession } from "../../ssh/client.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 
 export interface ScpLocation {
   machine?: string;

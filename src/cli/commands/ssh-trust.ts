@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { oneTarget } from "../target.js";
 import { confirm } from "../confirm.js";
 

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { RemoteExitStatus, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { oneTarget } from "../target.js";
 
 export function registerSsh(program: Command, ctx: CliContext): void {
