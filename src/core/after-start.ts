@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import type { OpContext } from "../model/driver.js";
 import type { MachineRecord } from "../model/machine.js";
-import type { Machine } from "./open.js";
+import type { Machine } from "./machine.js";
 import type { Session } from "./session.js";
 
 export async function afterStart(session: Session, machine: Machine, ctx: OpContext): Promise<void> {
@@ -21,7 +21,7 @@ export async function afterStart(session: Session, machine: Machine, ctx: OpCont
       const current = await session.store.load(name);
       const saved: MachineRecord = { ...current, driver: { ...current.driver, config } };
       await session.store.save(saved);
-      (machine as { record: MachineRecord }).record = saved;
+      machine.replaceRecord(saved);
     });
   }
   if (!machine.driver.features.provisionable) return;

@@ -75,7 +75,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       const hostKey = machine.driver.expectedHostKey?.();
       const created: MachineRecord = { ...record, driver: { name: descriptor.name, config: machine.driver.config() }, ...(hostKey ? { ssh: { hostKey } } : {}) };
       await store.save(created);
-      (machine as { record: MachineRecord }).record = created;
+      machine.replaceRecord(created);
       log("Issuing the machine's server certificate...");
       const { machineSans } = await import("./regenerate-certs.js");
       await writeMachineCerts(store.paths, {
@@ -95,7 +95,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         const swarm = await applySwarm(session, machine, req.swarm);
         const saved = { ...machine.record, swarm };
         await store.save(saved);
-        (machine as { record: MachineRecord }).record = saved;
+        machine.replaceRecord(saved);
       }
     } catch (err) {
       if (!driverStarted) {

@@ -9,10 +9,10 @@ import { readFileSync } from "node:fs";
 import type { OpContext } from "../model/driver.js";
 import { TsmError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
-import type { Machine } from "./open.js";
+import type { Machine } from "./machine.js";
 import type { Session } from "./session.js";
 import { engineDeadlineMs } from "../model/timeouts.js";
-import { connectMachine, remoteOf } from "./ssh-access.js";
+import { withRemote } from "./remote.js";
 import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";
 import type { Remote } from "../provision/remote.js";
@@ -41,18 +41,6 @@ function provisionInput(machine: Machine, ctx: OpContext): ProvisionInput {
     waitForFirstBoot: machine.driver.features.firstBoot === true,
   };
 }
-
-/** Runs `fn` with a Remote over one SSH connection to the machine, closing it afterwards. */
-export async function withRemote<T>(session: Session, machine: Machine, ctx: OpContext, fn: (remote: Remote) => Promise<T>, options: ProvisionOptions = {}): Promise<T> {
-  const endpoint = await machine.driver.getSshEndpoint(ctx);
-  const ssh = await connectMachine(session, machine, { signal: ctx.signal, pin: options.pin });
-  try {
-    return await fn(remoteOf(ssh, endpoint.user, ctx.signal, ctx.debug));
-  } finally {
-    ssh.close();
-  }
-}
-
 
 /** Polls the engine's /version over mutual TLS until it answers or the deadline passes; then shows the engine's log. */
 export async function waitForEngine(session: Session, machine: Machine, ctx: OpContext, remote: Remote | undefined, deadlineMs = engineDeadlineMs(session.env)): Promise<string> {
@@ -117,7 +105,7 @@ export async function provisionMachine(session: Session, machine: Machine, ctx: 
       ctx.log(`Docker ${version} is up and running.`);
       return version;
     },
-    options,
+    { pin: options.pin },
   );
 }
 

@@ -7,7 +7,8 @@
 import { certOrganization, ensureCaAndClient, serverSans, writeMachineCerts } from "../certs/bootstrap.js";
 import type { OpContext } from "../model/driver.js";
 import { settleEach, throwFailures } from "./multi.js";
-import { openMachine, type Machine } from "./open.js";
+import type { Machine } from "./machine.js";
+import { openMachine } from "./open.js";
 import { installCertsOnHost } from "./provision.js";
 import { opContext, type Session } from "./session.js";
 

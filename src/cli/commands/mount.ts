@@ -34,7 +34,7 @@ export function registerMount(program: Command, ctx: CliContext): void {
       const machine = await openMachine(session, loc.machine);
       const opCtx = opContext(session, loc.machine);
       const endpoint = await machine.driver.getSshEndpoint(opCtx);
-      const { connectMachine } = await import("../../core/ssh-access.js");
+      const { connectMachine } = await import("../../core/remote.js");
       const ssh = await connectMachine(session, machine);
       const hostPublicKey = ssh.hostPublicKey;
       ssh.close();

@@ -23,7 +23,7 @@ export function registerSsh(program: Command, ctx: CliContext): void {
       const words = command.args.slice(1);
       if (name?.startsWith("-")) throw new UsageError(`tsm ssh takes the machine name first (got ${JSON.stringify(name)})`);
       const machine = await openMachine(session, await oneTarget(session, name === undefined ? [] : [name]));
-      const { connectMachine } = await import("../../core/ssh-access.js");
+      const { connectMachine } = await import("../../core/remote.js");
       const ssh = await connectMachine(session, machine, {});
       const args = words[0] === "--" ? words.slice(1) : words;
       try {
