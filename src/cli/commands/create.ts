@@ -138,7 +138,7 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     // Loaded here, not at start-up: create is the only command that needs them.
     const { checkEngineEnv, checkEngineLabel, checkEngineOpt, checkInstallMethod, checkRegistry, checkStorageDriver, checkTlsSan, checkUrl } =
       await import("../../core/engine-options.js");
-    const { createMachine } = await import("../../core/create.js");
+    const { createMachine } = await import("../../core/lifecycle.js");
     const { swarmRequest } = await import("../../core/swarm.js");
     // commander sets a boolean from its variable whatever the value; "0" and "false" must mean false.
     for (const [key, env] of BOOL_FLAGS) {

@@ -20,7 +20,7 @@ export function registerRegenerateCerts(program: Command, ctx: CliContext): void
           return;
         }
       }
-      const { regenerateCerts } = await import("../../core/regenerate-certs.js");
+      const { regenerateCerts } = await import("../../core/machine-certs.js");
       await regenerateCerts(session, targets, { clientCerts: opts.clientCerts === true });
     });
 }
