@@ -7,7 +7,8 @@
  * swallows the error. Queries (getState, getIp, getUrl, getSshEndpoint, config)
  * answer from the machine's settings and the script.
  */
-import type { Driver, DriverDescriptor, DriverFeatures, FlagValues, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
+import type { Driver, DriverDescriptor, DriverFeatures, DriverHost, FlagValues, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
+import type { Remote } from "../../src/model/seams.js";
 import { NotSupportedError, UsageError } from "../../src/model/errors.js";
 
 export type FakeMethod =
@@ -43,6 +44,8 @@ export interface FakeScript {
   fail?: Partial<Record<FakeMethod, Error>>;
   /** What a method does to the driver's settings, as a real driver would (a VM id after create, a new address after start). */
   effects?: Partial<Record<FakeMethod, (config: FakeConfig) => void>>;
+  /** Work a method does on the host through its DriverHost.withRemote (generic's reboot, a VM's address query). */
+  remote?: Partial<Record<FakeMethod, (remote: Remote) => Promise<void>>>;
   /** Where SSH reaches the host (provisionable drivers); default root@<ip>:22 without a key file. */
   ssh?: Partial<SshEndpoint>;
 }
@@ -86,10 +89,11 @@ export function fakeDriver(script: FakeScript = {}, name = "fake"): FakeDriverKi
     descriptor: undefined as unknown as DriverDescriptor,
   };
 
-  function open(initial: FakeConfig, machineName: string): Driver {
+  function open(initial: FakeConfig, host: DriverHost): Driver {
+    const { machineName } = host;
     const config: FakeConfig = { ...initial };
     const features = (): DriverFeatures => ({ powerControl: true, provisionable: false, ...kit.script.features });
-    const enter = async (method: FakeMethod): Promise<void> => {
+    const enter = async (method: FakeMethod, ctx?: OpContext): Promise<void> => {
       calls.push({ machine: machineName, method });
       if (FAKE_ACTIONS.includes(method) && !(kit.script.allow ?? []).includes(method)) {
         const message = `unexpected call: ${name}.${method}() on "${machineName}"`;
@@ -97,10 +101,12 @@ export function fakeDriver(script: FakeScript = {}, name = "fake"): FakeDriverKi
         throw new Error(message);
       }
       kit.script.effects?.[method]?.(config);
+      const work = kit.script.remote?.[method];
+      if (work && ctx) await host.withRemote(ctx, work);
       const failure = kit.script.fail?.[method];
       if (failure) throw failure;
     };
-    const action = (method: FakeMethod) => async (_ctx: OpContext): Promise<void> => enter(method);
+    const action = (method: FakeMethod) => async (ctx: OpContext): Promise<void> => enter(method, ctx);
     return {
       name,
       get features() {
@@ -112,8 +118,8 @@ export function fakeDriver(script: FakeScript = {}, name = "fake"): FakeDriverKi
       stop: action("stop"),
       kill: action("kill"),
       restart: action("restart"),
-      async remove(_ctx: OpContext, _options?: { cleanHost?: boolean }) {
-        await enter("remove");
+      async remove(ctx: OpContext, _options?: { cleanHost?: boolean }) {
+        await enter("remove", ctx);
       },
       async getState() {
         await enter("getState");
@@ -151,8 +157,8 @@ export function fakeDriver(script: FakeScript = {}, name = "fake"): FakeDriverKi
     checkConfig(config: Record<string, unknown>) {
       return typeof config.url === "string" ? undefined : "url: expected a string";
     },
-    async open(config: Record<string, unknown>, host: { machineName: string }) {
-      return open(config as FakeConfig, host.machineName);
+    async open(config: Record<string, unknown>, host: DriverHost) {
+      return open(config as FakeConfig, host);
     },
   } satisfies DriverDescriptor;
   (kit as { descriptor: DriverDescriptor }).descriptor = descriptor;
