@@ -2,11 +2,13 @@
  * The rows of `tsm ls`: every machine with its live state, URL and engine version,
  * probed concurrently and each bounded by the timeout (core/probe.ts). Without
  * filters, `quiet` only reads the directory names, so it stays as fast as listing
- * a directory. Rendering the rows (templates, table) is the CLI's.
+ * a directory. Rendering the rows (templates, table) is the CLI's. Also the
+ * active machine: the running one whose URL is $DOCKER_HOST.
  */
 import { hasAnyFilter, matchesState, matchesStatic, type LsFilters } from "./ls-filter.js";
+import { openRecord } from "./open.js";
 import { probeMachine, type ProbeResult } from "./probe.js";
-import type { Session } from "./session.js";
+import { opContext, type Session } from "./session.js";
 
 export interface ListOptions {
   /** Names only: machines are probed only when a state filter needs it. */
@@ -81,4 +83,39 @@ export async function listMachines(session: Session, options: ListOptions): Prom
   );
   const kept = probes.filter((p) => matchesState(filters, p.state));
   return { names: kept.map((p) => p.name), rows: kept.map((p) => toRow(p, session.env.DOCKER_HOST)) };
+}
+
+/** `found`: the active machine; `timedOut`: the candidate that did not answer in time; neither: no active machine. */
+export interface ActiveResult {
+  found?: string;
+  timedOut?: string;
+}
+
+/**
+ * The machine $DOCKER_HOST points at, if it runs. Only machines with that URL are
+ * probed (state only), each bounded by the timeout; a candidate that does not
+ * answer in time ends the search as `timedOut`.
+ */
+export async function activeMachine(session: Session, timeoutMs: number): Promise<ActiveResult> {
+  const dockerHost = session.env.DOCKER_HOST;
+  if (!dockerHost) return {};
+  const names = await session.store.list();
+  const records = (await Promise.all(names.map((n) => session.store.tryLoad(n)))).flatMap((r) => (r.ok ? [r.record] : []));
+  const matches = await Promise.all(
+    records.map(async (record) => {
+      try {
+        const machine = await openRecord(session, record);
+        return (await machine.driver.getUrl(opContext(session, record.name))) === dockerHost ? record : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  for (const record of matches) {
+    if (!record) continue;
+    const probe = await probeMachine(session, record, { timeoutMs, stateOnly: true });
+    if (probe.state === "Timeout") return { timedOut: record.name };
+    if (probe.state === "Running") return { found: record.name };
+  }
+  return {};
 }

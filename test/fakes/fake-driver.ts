@@ -36,8 +36,8 @@ export interface FakeConfig extends Record<string, unknown> {
 export interface FakeScript {
   /** Default: power control, not provisionable (like a VM whose engine tsm does not manage). */
   features?: Partial<DriverFeatures>;
-  /** What getState answers (default "Running"). */
-  state?: MachineState;
+  /** What getState answers (default "Running"), or per machine. */
+  state?: MachineState | ((machine: string) => MachineState);
   /** The action methods the test expects; every other action is an unexpected call. */
   allow?: readonly FakeMethod[];
   /** A scripted failure: the method throws this error (after its effect, if any). */
@@ -123,7 +123,8 @@ export function fakeDriver(script: FakeScript = {}, name = "fake"): FakeDriverKi
       },
       async getState() {
         await enter("getState");
-        return kit.script.state ?? "Running";
+        const state = kit.script.state ?? "Running";
+        return typeof state === "function" ? state(machineName) : state;
       },
       async getIp() {
         await enter("getIp");
