@@ -7,10 +7,12 @@
  */
 import { readFileSync } from "node:fs";
 import type { OpContext } from "../model/driver.js";
-import { TsmError, toTsmError } from "../model/errors.js";
+import { NotSupportedError, TsmError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
 import type { Machine } from "./machine.js";
-import type { Session } from "./session.js";
+import { settleEach, type Settled } from "./multi.js";
+import { openMachine } from "./open.js";
+import { opContext, type Session } from "./session.js";
 import { engineDeadlineMs } from "../model/timeouts.js";
 import { withRemote } from "./remote.js";
 import { machineTlsConnection } from "./connection.js";
@@ -125,4 +127,26 @@ export async function upgradeMachine(session: Session, machine: Machine, ctx: Op
     await upgradeEngine(remote, provisionInput(machine, ctx));
     return waitForEngine(session, machine, ctx, remote);
   });
+}
+
+/** `tsm provision NAME...`: each machine provisioned again under its lock, concurrently. Harmless to repeat. */
+export function provisionMachines(session: Session, names: readonly string[]): Promise<Settled<string>[]> {
+  return settleEach(names, (name) =>
+    session.store.withMachineLock(name, async () => {
+      const machine = await openMachine(session, name);
+      if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "provision: tsm does not manage that engine");
+      return provisionMachine(session, machine, opContext(session, name), { pin: (r) => session.store.save(r) });
+    }),
+  );
+}
+
+/** `tsm upgrade NAME...`: each engine upgraded under the machine's lock, concurrently; `onUpgraded` hears each as it finishes. */
+export function upgradeMachines(session: Session, names: readonly string[], onUpgraded: (name: string, version: string) => void): Promise<Settled<void>[]> {
+  return settleEach(names, (name) =>
+    session.store.withMachineLock(name, async () => {
+      const machine = await openMachine(session, name);
+      if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "upgrade: tsm does not manage that engine");
+      onUpgraded(name, await upgradeMachine(session, machine, opContext(session, name)));
+    }),
+  );
 }

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMachine, powerMachine, powerMachines, removeMachine, removeMachines, type PowerVerb } from "../../../src/core/lifecycle.js";
 import { openMachine } from "../../../src/core/open.js";
+import { provisionMachines, upgradeMachines } from "../../../src/core/provision.js";
 import { ExitCode, MachineStateError, MultiMachineError, NotSupportedError, PreCreateCheckError, TsmError } from "../../../src/model/errors.js";
 import { describeCert, parseCert } from "../../../src/certs/check.js";
 import { fakeDriver, type FakeDriverKit } from "../../fakes/fake-driver.js";
@@ -259,5 +260,35 @@ describe("rm", () => {
   it("-f on a missing machine is 'absent', not an error", async () => {
     await setup(fakeDriver({}));
     expect(await removeMachine(world.session, "ghost", { force: true })).toBe("absent");
+  });
+});
+
+describe("provision and upgrade", () => {
+  it("refuse a machine whose engine tsm does not manage (exit 7) without connecting", async () => {
+    await setup(fakeDriver({ features: { provisionable: false } }));
+    await world.session.store.save(fakeRecord("m"));
+    const [p] = await provisionMachines(world.session, ["m"]);
+    const upgraded: string[] = [];
+    const [u] = await upgradeMachines(world.session, ["m"], (n) => upgraded.push(n));
+    for (const r of [p, u]) {
+      expect(r!.ok).toBe(false);
+      expect((r as { error: TsmError }).error).toBeInstanceOf(NotSupportedError);
+      expect((r as { error: TsmError }).error.exitCode).toBe(ExitCode.state);
+    }
+    expect(upgraded).toEqual([]);
+    expect(world.sshCalls).toEqual([]);
+  });
+
+  it("provision again after a create that failed midway: the key pinned then is checked, the failure is per machine", async () => {
+    const ssh = emptySshLog();
+    await setup(fakeDriver({ allow: ["preCreateCheck", "create"], features: { provisionable: true, powerControl: false } }), {
+      ssh: async () => fakeSshSession("ssh-ed25519 SHA256:k2", () => ({ stdout: "", stderr: "denied", exitCode: 1 }), ssh),
+    });
+    await rejection(createMachine(world.session, createRequest("m")));
+    const [r] = await provisionMachines(world.session, ["m"]);
+    expect(r!.ok).toBe(false);
+    expect((r as { error: TsmError }).error.code).toBe("PROVISION");
+    expect(world.sshCalls.map((c) => c.pinnedHostKey)).toEqual([undefined, "ssh-ed25519 SHA256:k2"]);
+    expect(ssh.closed).toBe(2);
   });
 });
