@@ -14,6 +14,7 @@ import { describeCert, parseCert } from "../../../src/certs/check.js";
 import { fakeDriver, type FakeDriverKit } from "../../fakes/fake-driver.js";
 import { emptySshLog, fakeSshSession } from "../../fakes/fake-ssh.js";
 import { createRequest, fakeRecord } from "../../fakes/records.js";
+import { rejection } from "../../fakes/rejection.js";
 import { tempStore, type TempStore, type TempStoreOptions } from "../../fakes/temp-store.js";
 
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
@@ -33,15 +34,6 @@ afterEach(async () => {
   expect(world.unexpected).toEqual([]);
   await world.cleanup();
 });
-
-async function rejection(p: Promise<unknown>): Promise<TsmError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "expected a rejection").toBeInstanceOf(TsmError);
-  return err as TsmError;
-}
 
 function storedRecord(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(world.session.store.paths.machine(name).record, "utf8"));

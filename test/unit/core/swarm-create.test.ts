@@ -8,10 +8,11 @@ import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMachine } from "../../../src/core/lifecycle.js";
 import { parseCert } from "../../../src/certs/check.js";
-import { ExitCode, PreCreateCheckError, TsmError } from "../../../src/model/errors.js";
+import { ExitCode, PreCreateCheckError } from "../../../src/model/errors.js";
 import { fakeDriver, type FakeDriverKit } from "../../fakes/fake-driver.js";
 import { startFakeEngine, type FakeEngine, type Route } from "../../fakes/fake-engine.js";
 import { createRequest } from "../../fakes/records.js";
+import { rejection } from "../../fakes/rejection.js";
 import { tempStore, type TempStore } from "../../fakes/temp-store.js";
 
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
@@ -37,15 +38,6 @@ afterEach(async () => {
   engine = undefined;
   await world.cleanup();
 });
-
-async function rejection(p: Promise<unknown>): Promise<TsmError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "expected a rejection").toBeInstanceOf(TsmError);
-  return err as TsmError;
-}
 
 async function serverCertUsages(name: string): Promise<string[]> {
   return (await parseCert(readFileSync(world.session.store.paths.machine(name).serverCert, "utf8"))).keyUsage ?? [];
