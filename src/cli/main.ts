@@ -10,7 +10,8 @@ import { DriverRegistry } from "../model/registry.js";
 import { realExec } from "../exec/exec.js";
 import { processIo } from "../output/io.js";
 import { LiveProgress, lazyProgress, plainProgress } from "../output/progress.js";
-import { createProgram, isDebug } from "./program.js";
+import { isDebug } from "./context.js";
+import { createProgram } from "./program.js";
 import { programName, reportError } from "./report.js";
 
 // The VM drivers are bundled apart (scripts/build.mjs) and use this very module, so error

@@ -4,16 +4,9 @@
  * Session, so `--storage-path` and `--debug` apply wherever they appear.
  */
 import { Command, Option } from "commander";
-import os from "node:os";
-import type { Exec } from "../exec/exec.js";
-import type { SshConnector } from "../ssh/client.js";
-import type { Io } from "../output/io.js";
-import type { Progress } from "../output/progress.js";
-import type { DriverRegistry } from "../model/registry.js";
-import type { Session } from "../core/session.js";
-import { FileStore } from "../store/file-store.js";
-import { resolveStorageRoot, storePaths } from "../store/paths.js";
-import { parseBool } from "./driver-flags.js";
+import { createSession, type Session } from "../core/session.js";
+import { versionLine } from "./build-info.js";
+import { isDebug, type CliContext, type ProgramDeps } from "./context.js";
 import { registerActive } from "./commands/active.js";
 import { registerConfig } from "./commands/config.js";
 import { registerCreate } from "./commands/create.js";
@@ -34,46 +27,6 @@ import { registerScp } from "./commands/scp.js";
 import { registerSsh } from "./commands/ssh.js";
 import { registerSshTrust } from "./commands/ssh-trust.js";
 import { registerUpgrade } from "./commands/upgrade.js";
-
-declare const TSM_VERSION: string;
-declare const TSM_COMMIT: string;
-
-export interface ProgramDeps {
-  io: Io;
-  progress: Progress;
-  drivers: DriverRegistry;
-  exec: Exec;
-  ssh: SshConnector;
-  env: Readonly<Record<string, string | undefined>>;
-  platform: NodeJS.Platform;
-  argv: readonly string[];
-  signal: AbortSignal;
-  now?: () => Date;
-}
-
-/** What every command module receives. */
-export interface CliContext {
-  readonly deps: ProgramDeps;
-  /** Builds (once) the session from the global options seen on this command line. */
-  session(cmd: Command): Session;
-}
-
-export function versionLine(): string {
-  const v = typeof TSM_VERSION === "string" ? TSM_VERSION : "dev";
-  const c = typeof TSM_COMMIT === "string" ? TSM_COMMIT : "unknown";
-  return `tsm version ${v}, build ${c}`;
-}
-
-export function isDebug(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
-  if (argv.some((a) => a === "-D" || a === "--debug")) return true;
-  const v = env.TSM_DEBUG;
-  if (v === undefined || v === "") return false;
-  try {
-    return parseBool("TSM_DEBUG", v);
-  } catch {
-    return false;
-  }
-}
 
 export function createProgram(deps: ProgramDeps): Command {
   const program = new Command("tsm");
@@ -97,23 +50,8 @@ export function createProgram(deps: ProgramDeps): Command {
     deps,
     session(cmd: Command): Session {
       if (session) return session;
-      const globals = cmd.optsWithGlobals<{ storagePath?: string }>();
-      const root = resolveStorageRoot(globals.storagePath, { env: deps.env, platform: deps.platform, homedir: os.homedir() });
-      const paths = storePaths(root, deps.platform);
-      session = {
-        store: new FileStore(paths, deps.drivers),
-        drivers: deps.drivers,
-        exec: deps.exec,
-        ssh: deps.ssh,
-        io: deps.io,
-        progress: deps.progress,
-        env: deps.env,
-        platform: deps.platform,
-        argv: deps.argv,
-        debug: isDebug(deps.argv, deps.env),
-        signal: deps.signal,
-        now: deps.now ?? (() => new Date()),
-      };
+      const { storagePath } = cmd.optsWithGlobals<{ storagePath?: string }>();
+      session = createSession(deps, { storagePath, debug: isDebug(deps.argv, deps.env) });
       return session;
     },
   };

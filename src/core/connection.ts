@@ -9,7 +9,7 @@ import { certSetProblems, parseCert, type CertSetPem } from "../certs/check.js";
 import { readValidStamp, stampProblems } from "../certs/stamp.js";
 import { getEngineVersion, parseTcpUrl, type EngineEndpoint, type EngineVersion } from "../docker/engine-api.js";
 import { CertificateError } from "../model/errors.js";
-import type { Machine } from "./open.js";
+import type { Machine } from "./machine.js";
 import { opContext, type Session } from "./session.js";
 
 export interface Connection {

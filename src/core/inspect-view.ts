@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { describeCert, parseCert } from "../certs/check.js";
-import type { Machine } from "./open.js";
+import type { Machine } from "./machine.js";
 import type { StorePaths } from "../store/paths.js";
 import type { Session } from "./session.js";
 

@@ -1,18 +1,11 @@
 /**
  * Loading a machine: its record, its driver, and its paths, in one handle.
  */
-import type { Driver } from "../model/driver.js";
 import { MultiMachineError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
 import { machineLeases } from "../store/leases.js";
-import type { MachinePaths } from "../store/paths.js";
+import { Machine } from "./machine.js";
 import type { Session } from "./session.js";
-
-export interface Machine {
-  readonly record: MachineRecord;
-  readonly driver: Driver;
-  readonly paths: MachinePaths;
-}
 
 export async function openRecord(session: Session, record: MachineRecord): Promise<Machine> {
   const descriptor = session.drivers.get(record.driver.name);
@@ -27,11 +20,11 @@ export async function openRecord(session: Session, record: MachineRecord): Promi
     exec: session.exec,
     env: session.env,
     withRemote: async (ctx, fn) => {
-      const { withRemote } = await import("./provision.js");
+      const { withRemote } = await import("./remote.js");
       return withRemote(session, machine!, ctx, fn);
     },
   });
-  machine = { record, driver, paths };
+  machine = new Machine(record, driver, paths);
   return machine;
 }
 

@@ -7,12 +7,14 @@
  */
 import { readFileSync } from "node:fs";
 import type { OpContext } from "../model/driver.js";
-import { TsmError, toTsmError } from "../model/errors.js";
+import { NotSupportedError, TsmError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
-import type { Machine } from "./open.js";
-import type { Session } from "./session.js";
+import type { Machine } from "./machine.js";
+import { settleEach, type Settled } from "./multi.js";
+import { openMachine } from "./open.js";
+import { opContext, type Session } from "./session.js";
 import { engineDeadlineMs } from "../model/timeouts.js";
-import { connectMachine, remoteOf } from "./ssh-access.js";
+import { withRemote } from "./remote.js";
 import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";
 import type { Remote } from "../provision/remote.js";
@@ -41,18 +43,6 @@ function provisionInput(machine: Machine, ctx: OpContext): ProvisionInput {
     waitForFirstBoot: machine.driver.features.firstBoot === true,
   };
 }
-
-/** Runs `fn` with a Remote over one SSH connection to the machine, closing it afterwards. */
-export async function withRemote<T>(session: Session, machine: Machine, ctx: OpContext, fn: (remote: Remote) => Promise<T>, options: ProvisionOptions = {}): Promise<T> {
-  const endpoint = await machine.driver.getSshEndpoint(ctx);
-  const ssh = await connectMachine(session, machine, { signal: ctx.signal, pin: options.pin });
-  try {
-    return await fn(remoteOf(ssh, endpoint.user, ctx.signal, ctx.debug));
-  } finally {
-    ssh.close();
-  }
-}
-
 
 /** Polls the engine's /version over mutual TLS until it answers or the deadline passes; then shows the engine's log. */
 export async function waitForEngine(session: Session, machine: Machine, ctx: OpContext, remote: Remote | undefined, deadlineMs = engineDeadlineMs(session.env)): Promise<string> {
@@ -117,7 +107,7 @@ export async function provisionMachine(session: Session, machine: Machine, ctx: 
       ctx.log(`Docker ${version} is up and running.`);
       return version;
     },
-    options,
+    { pin: options.pin },
   );
 }
 
@@ -137,4 +127,26 @@ export async function upgradeMachine(session: Session, machine: Machine, ctx: Op
     await upgradeEngine(remote, provisionInput(machine, ctx));
     return waitForEngine(session, machine, ctx, remote);
   });
+}
+
+/** `tsm provision NAME...`: each machine provisioned again under its lock, concurrently. Harmless to repeat. */
+export function provisionMachines(session: Session, names: readonly string[]): Promise<Settled<string>[]> {
+  return settleEach(names, (name) =>
+    session.store.withMachineLock(name, async () => {
+      const machine = await openMachine(session, name);
+      if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "provision: tsm does not manage that engine");
+      return provisionMachine(session, machine, opContext(session, name), { pin: (r) => session.store.save(r) });
+    }),
+  );
+}
+
+/** `tsm upgrade NAME...`: each engine upgraded under the machine's lock, concurrently; `onUpgraded` hears each as it finishes. */
+export function upgradeMachines(session: Session, names: readonly string[], onUpgraded: (name: string, version: string) => void): Promise<Settled<void>[]> {
+  return settleEach(names, (name) =>
+    session.store.withMachineLock(name, async () => {
+      const machine = await openMachine(session, name);
+      if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "upgrade: tsm does not manage that engine");
+      onUpgraded(name, await upgradeMachine(session, machine, opContext(session, name)));
+    }),
+  );
 }

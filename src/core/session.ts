@@ -2,11 +2,13 @@
  * Everything a command needs from the world, built once by the composition
  * root and passed down: no module below src/cli reads process globals.
  */
+import os from "node:os";
 import type { Exec } from "../exec/exec.js";
 import type { SshConnector } from "../ssh/client.js";
 import type { Io } from "../output/io.js";
 import type { Progress } from "../output/progress.js";
-import type { FileStore } from "../store/file-store.js";
+import { FileStore } from "../store/file-store.js";
+import { resolveStorageRoot, storePaths } from "../store/paths.js";
 import type { OpContext } from "../model/driver.js";
 import type { DriverRegistry } from "../model/registry.js";
 
@@ -26,6 +28,26 @@ export interface Session {
   readonly debug: boolean;
   readonly signal: AbortSignal;
   now(): Date;
+}
+
+/** What the composition root provides (src/cli/main.ts, or a test): the session minus the store and the --debug switch. */
+export type SessionDeps = Omit<Session, "store" | "debug" | "now"> & { readonly now?: () => Date };
+
+export interface SessionOptions {
+  /** `--storage-path`; else TSM_STORAGE_PATH, else ~/.tsm (src/store/paths.ts). */
+  storagePath?: string;
+  debug: boolean;
+}
+
+/** The one way a session is built: the deps plus the store the global options name. */
+export function createSession(deps: SessionDeps, options: SessionOptions): Session {
+  const root = resolveStorageRoot(options.storagePath, { env: deps.env, platform: deps.platform, homedir: os.homedir() });
+  return {
+    ...deps,
+    store: new FileStore(storePaths(root, deps.platform), deps.drivers),
+    debug: options.debug,
+    now: deps.now ?? (() => new Date()),
+  };
 }
 
 /** An OpContext whose progress lines go to stderr, prefixed with the machine name when given. */

@@ -10,7 +10,8 @@ import type { OpContext } from "../model/driver.js";
 import { machineTlsConnection } from "./connection.js";
 import { MachineStateError, PreCreateCheckError, TsmError, UsageError } from "../model/errors.js";
 import type { SwarmOptions } from "../model/machine.js";
-import { openMachine, type Machine } from "./open.js";
+import type { Machine } from "./machine.js";
+import { openMachine } from "./open.js";
 import { opContext, type Session } from "./session.js";
 
 /** Swarm mode's cluster management port. */

@@ -1,14 +1,11 @@
 /**
  * `tsm active`: the machine the docker client currently points at, i.e. the
- * running machine whose URL equals $DOCKER_HOST. Only candidates with that URL
- * are probed, each bounded by --timeout.
+ * running machine whose URL equals $DOCKER_HOST (core/list.ts activeMachine).
  */
 import type { Command } from "commander";
+import { activeMachine } from "../../core/list.js";
 import { TsmError, UsageError } from "../../model/errors.js";
-import { openRecord } from "../../core/open.js";
-import { opContext } from "../../core/session.js";
-import { probeMachine } from "../../core/probe.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 
 export function registerActive(program: Command, ctx: CliContext): void {
   program
@@ -20,30 +17,9 @@ export function registerActive(program: Command, ctx: CliContext): void {
       if (command.args.length > 0) throw new UsageError("Too many arguments given: tsm active takes none");
       const timeoutMs = Number(opts.timeout) * 1000;
       if (!(timeoutMs > 0)) throw new UsageError(`Invalid --timeout ${JSON.stringify(opts.timeout)}: expected a number of seconds above 0`);
-      const dockerHost = session.env.DOCKER_HOST;
-      const notFound = new TsmError("NO_ACTIVE", "No active host found");
-      if (!dockerHost) throw notFound;
-      const names = await session.store.list();
-      const records = (await Promise.all(names.map((n) => session.store.tryLoad(n)))).flatMap((r) => (r.ok ? [r.record] : []));
-      const matches = await Promise.all(
-        records.map(async (record) => {
-          try {
-            const machine = await openRecord(session, record);
-            return (await machine.driver.getUrl(opContext(session, record.name))) === dockerHost ? record : undefined;
-          } catch {
-            return undefined;
-          }
-        }),
-      );
-      for (const record of matches) {
-        if (!record) continue;
-        const probe = await probeMachine(session, record, { timeoutMs, stateOnly: true });
-        if (probe.state === "Timeout") throw new TsmError("ACTIVE_TIMEOUT", `Error getting active host: "${record.name}" did not answer within ${opts.timeout}s`);
-        if (probe.state === "Running") {
-          session.io.out(`${record.name}\n`);
-          return;
-        }
-      }
-      throw notFound;
+      const active = await activeMachine(session, timeoutMs);
+      if (active.timedOut) throw new TsmError("ACTIVE_TIMEOUT", `Error getting active host: "${active.timedOut}" did not answer within ${opts.timeout}s`);
+      if (!active.found) throw new TsmError("NO_ACTIVE", "No active host found");
+      session.io.out(`${active.found}\n`);
     });
 }

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { checkedLive, machineConnection } from "../../core/connection.js";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { oneTarget } from "../target.js";
 
 /** Go's %q for the plain paths tsm writes (docker strips the quotes from --tls* values). */

@@ -8,7 +8,7 @@ import type { DriverDescriptor } from "../../model/driver.js";
 import { CREATE_OPTIONS } from "../../core/create-options.js";
 import { PreCreateCheckError, UsageError } from "../../model/errors.js";
 import { validateMachineName } from "../../model/name.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { addFlags, optionInput } from "../driver-flags.js";
 
 /** The `-d` value on this command line (after `create`), else TSM_DRIVER. */
@@ -77,7 +77,7 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     }
     // Loaded here, not at start-up: create is the only command that needs them.
     const { readCreateOptions } = await import("../../core/create-options.js");
-    const { createMachine } = await import("../../core/create.js");
+    const { createMachine } = await import("../../core/lifecycle.js");
     const request = await readCreateOptions(optionInput(command, CREATE_OPTIONS.flags, deps.env));
     await createMachine(session, {
       name,

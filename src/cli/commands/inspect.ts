@@ -1,7 +1,7 @@
 /** `tsm inspect [-f TEMPLATE] [NAME]`: the machine as JSON, or one template's worth of it. */
 import type { Command } from "commander";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { oneTarget } from "../target.js";
 import { compileTemplate } from "../template.js";
 

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { settleEach, throwFailures } from "../../core/multi.js";
 import { openMachines } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { manyTargets } from "../target.js";
 
 export function registerIp(program: Command, ctx: CliContext): void {

@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { TsmError, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { parseScpLocation } from "./scp.js";
 
 export function registerMount(program: Command, ctx: CliContext): void {
@@ -34,7 +34,7 @@ export function registerMount(program: Command, ctx: CliContext): void {
       const machine = await openMachine(session, loc.machine);
       const opCtx = opContext(session, loc.machine);
       const endpoint = await machine.driver.getSshEndpoint(opCtx);
-      const { connectMachine } = await import("../../core/ssh-access.js");
+      const { connectMachine } = await import("../../core/remote.js");
       const ssh = await connectMachine(session, machine);
       const hostPublicKey = ssh.hostPublicKey;
       ssh.close();

@@ -1,6 +1,6 @@
 /** `tsm regenerate-certs [-f] [--client-certs] [NAME...]`: new server certificates (and optionally a new CA and client certificate). */
 import type { Command } from "commander";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { manyTargets } from "../target.js";
 import { confirm } from "../confirm.js";
 
@@ -20,7 +20,7 @@ export function registerRegenerateCerts(program: Command, ctx: CliContext): void
           return;
         }
       }
-      const { regenerateCerts } = await import("../../core/regenerate-certs.js");
+      const { regenerateCerts } = await import("../../core/machine-certs.js");
       await regenerateCerts(session, targets, { clientCerts: opts.clientCerts === true });
     });
 }

@@ -3,9 +3,7 @@
  * Declining (or end of input) removes nothing and exits 0, as Docker Machine does.
  */
 import type { Command } from "commander";
-import { removeMachine } from "../../core/remove.js";
-import { MultiMachineError, toTsmError, type TsmError } from "../../model/errors.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { explicitTargets } from "../target.js";
 import { confirm } from "../confirm.js";
 
@@ -29,17 +27,10 @@ export function registerRm(program: Command, ctx: CliContext): void {
           return;
         }
       }
-      const errors: TsmError[] = [];
-      for (const name of targets) {
-        try {
-          const outcome = await removeMachine(session, name, { force: opts.force === true, cleanHost: opts.cleanHost === true });
-          if (outcome === "absent") io.err(`Machine "${name}" does not exist; nothing to remove.\n`);
-          else io.out(`Successfully removed ${name}\n`);
-        } catch (err) {
-          errors.push(toTsmError(err));
-        }
-      }
-      if (errors.length === 1) throw errors[0];
-      if (errors.length > 1) throw new MultiMachineError(errors);
+      const { removeMachines } = await import("../../core/lifecycle.js");
+      await removeMachines(session, targets, { force: opts.force === true, cleanHost: opts.cleanHost === true }, (name, outcome) => {
+        if (outcome === "absent") io.err(`Machine "${name}" does not exist; nothing to remove.\n`);
+        else io.out(`Successfully removed ${name}\n`);
+      });
     });
 }

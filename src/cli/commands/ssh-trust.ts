@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { oneTarget } from "../target.js";
 import { confirm } from "../confirm.js";
 
@@ -21,11 +21,12 @@ export function registerSshTrust(program: Command, ctx: CliContext): void {
       await session.store.withMachineLock(target, async () => {
         const machine = await openMachine(session, target);
         const old = machine.record.ssh?.hostKey;
-        const { connectMachine } = await import("../../core/ssh-access.js");
+        const { connectMachine } = await import("../../core/remote.js");
         // Connect as on first contact, keeping the new key only if the user agrees.
         let seen = "";
-        const ssh = await connectMachine(session, { ...machine, record: { ...machine.record, ssh: undefined } }, {
-                    pin: async (r) => {
+        const ssh = await connectMachine(session, machine, {
+          ignorePinnedKey: true,
+          pin: async (r) => {
             seen = r.ssh?.hostKey ?? "";
           },
         });

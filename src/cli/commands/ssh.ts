@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { RemoteExitStatus, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { oneTarget } from "../target.js";
 
 export function registerSsh(program: Command, ctx: CliContext): void {
@@ -23,7 +23,7 @@ export function registerSsh(program: Command, ctx: CliContext): void {
       const words = command.args.slice(1);
       if (name?.startsWith("-")) throw new UsageError(`tsm ssh takes the machine name first (got ${JSON.stringify(name)})`);
       const machine = await openMachine(session, await oneTarget(session, name === undefined ? [] : [name]));
-      const { connectMachine } = await import("../../core/ssh-access.js");
+      const { connectMachine } = await import("../../core/remote.js");
       const ssh = await connectMachine(session, machine, {});
       const args = words[0] === "--" ? words.slice(1) : words;
       try {

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { openMachine } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
-import type { CliContext } from "../program.js";
+import type { CliContext } from "../context.js";
 import { oneTarget } from "../target.js";
 
 export function registerStatus(program: Command, ctx: CliContext): void {

@@ -1,10 +1,7 @@
 /** `tsm upgrade [NAME...]`: upgrades Docker Engine by the machine's install method, then checks TLS. */
 import type { Command } from "commander";
-import { NotSupportedError } from "../../model/errors.js";
-import { settleEach, throwFailures } from "../../core/multi.js";
-import { openMachine } from "../../core/open.js";
-import { opContext } from "../../core/session.js";
-import type { CliContext } from "../program.js";
+import { throwFailures } from "../../core/multi.js";
+import type { CliContext } from "../context.js";
 import { manyTargets } from "../target.js";
 
 export function registerUpgrade(program: Command, ctx: CliContext): void {
@@ -15,15 +12,8 @@ export function registerUpgrade(program: Command, ctx: CliContext): void {
     .action(async (names: string[], _opts: unknown, command: Command) => {
       const session = ctx.session(command);
       const targets = await manyTargets(session, names);
-      const { upgradeMachine } = await import("../../core/provision.js");
-      const results = await settleEach(targets, (name) =>
-        session.store.withMachineLock(name, async () => {
-          const machine = await openMachine(session, name);
-          if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "upgrade: tsm does not manage that engine");
-          const version = await upgradeMachine(session, machine, opContext(session, name));
-          session.io.err(`(${name}) Docker ${version} is running.\n`);
-        }),
-      );
+      const { upgradeMachines } = await import("../../core/provision.js");
+      const results = await upgradeMachines(session, targets, (name, version) => session.io.err(`(${name}) Docker ${version} is running.\n`));
       throwFailures(results);
     });
 }

@@ -4,8 +4,8 @@ import { machineTlsConnection } from "../../core/connection.js";
 import { TsmError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { getEngineVersion } from "../../docker/engine-api.js";
-import type { CliContext } from "../program.js";
-import { versionLine } from "../program.js";
+import type { CliContext } from "../context.js";
+import { versionLine } from "../build-info.js";
 import { oneTarget } from "../target.js";
 
 export function registerVersion(program: Command, ctx: CliContext): void {

@@ -1,0 +1,298 @@
+/**
+ * A machine's lifecycle: create, start, stop, kill, restart, rm, and what follows
+ * a start. The CLI verbs parse, call these, and print.
+ *
+ * create (Docker Machine's libmachine Create, with its failure modes made explicit):
+ *
+ *   lock name -> refuse duplicates -> CA and client certificate (store lock)
+ *   -> driver pre-create check -> the Swarm mode cluster to join answers
+ *   -> save record -> driver create -> server certificate for the machine's address
+ *   -> (provision, for drivers that need it) -> (form or join the cluster)
+ *
+ * Before the record is saved nothing is left behind on failure (exit 3 for a failed
+ * check). After it, the record stays (the host may exist) and the error tells the
+ * user how to retry or remove it.
+ */
+import type { Driver, MachineState, OpContext } from "../model/driver.js";
+import type { OptionInput } from "../model/options.js";
+import {
+  CorruptRecordError,
+  isTsmError,
+  MachineExistsError,
+  MachineNotFoundError,
+  MachineStateError,
+  NotSupportedError,
+  PreCreateCheckError,
+  TsmError,
+  toTsmError,
+} from "../model/errors.js";
+import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "../model/machine.js";
+import type { Machine } from "./machine.js";
+import { ensureAuthority, issueServerCert, regenerateCerts, serverCertCoversMachine } from "./machine-certs.js";
+import { settleEach, throwFailures, type Settled } from "./multi.js";
+import { openMachines, openRecord } from "./open.js";
+import { provisionMachine, waitForEngine } from "./provision.js";
+import { opContext, type Session } from "./session.js";
+import type { SwarmRequest } from "./swarm.js";
+
+// ---------------------------------------------------------------- create
+
+export interface CreateRequest {
+  name: string;
+  driverName: string;
+  /** The driver's options as given (command line and environment), read by its descriptor. */
+  driverOptions: OptionInput;
+  engine: Omit<EngineOptions, "port">;
+  tlsSans: string[];
+  /** Form or join a Swarm mode cluster once the engine is up. */
+  swarm?: SwarmRequest | undefined;
+}
+
+export async function createMachine(session: Session, req: CreateRequest): Promise<MachineRecord> {
+  const { store } = session;
+  const descriptor = session.drivers.get(req.driverName);
+  const settings = descriptor.settingsFromFlags(req.driverOptions);
+  const log = (line: string) => session.progress.step(line);
+  const started = Date.now();
+
+  return store.withMachineLock(req.name, async () => {
+    if (await store.exists(req.name)) throw new MachineExistsError(req.name);
+    log(`Creating "${req.name}" with the ${descriptor.name} driver`);
+
+    const authority = await ensureAuthority(session, { log });
+
+    const record: MachineRecord = {
+      configVersion: RECORD_VERSION,
+      name: req.name,
+      createdAt: session.now().toISOString(),
+      driver: { name: descriptor.name, config: settings.config },
+      engine: { ...req.engine, port: settings.enginePort },
+      tls: { sans: req.tlsSans },
+    };
+    const machine = await openRecord(session, record);
+    const ctx = opContext(session, req.name);
+
+    log("Running pre-create checks...");
+    try {
+      await machine.driver.preCreateCheck(ctx);
+    } catch (err) {
+      if (isTsmError(err) && err.code !== "INTERNAL") throw err;
+      throw new PreCreateCheckError((err as Error).message, { cause: err });
+    }
+    if (req.swarm) {
+      const { checkJoinTarget } = await import("./swarm.js");
+      await checkJoinTarget(session, req.swarm);
+    }
+
+    log("Creating machine...");
+    let driverStarted = false;
+    try {
+      await store.save({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
+      driverStarted = true;
+      await machine.driver.create(ctx);
+      // A guest whose host key the driver chose (a VM's seed) is pinned before first contact.
+      const hostKey = machine.driver.expectedHostKey?.();
+      const created: MachineRecord = { ...record, driver: { name: descriptor.name, config: machine.driver.config() }, ...(hostKey ? { ssh: { hostKey } } : {}) };
+      await store.save(created);
+      machine.replaceRecord(created);
+      log("Issuing the machine's server certificate...");
+      // The swarm is not in the record until the cluster is formed, but the certificate is issued for a member now.
+      await issueServerCert(session, machine, ctx, authority, { swarmMember: req.swarm !== undefined });
+      if (machine.driver.features.provisionable) {
+        // We hold the machine lock: a first-contact host key is saved directly.
+        await provisionMachine(session, machine, ctx, { pin: (r) => store.save(r) });
+      }
+      if (req.swarm) {
+        const { applySwarm } = await import("./swarm.js");
+        const swarm = await applySwarm(session, machine, req.swarm);
+        const saved = { ...machine.record, swarm };
+        await store.save(saved);
+        machine.replaceRecord(saved);
+      }
+    } catch (err) {
+      if (!driverStarted) {
+        await store.remove(req.name).catch(() => undefined);
+        throw toTsmError(err, `Error creating machine "${req.name}"`);
+      }
+      // Keep what the driver got to (ports, disks), so `provision`, `start` and `rm` find it.
+      await store
+        .save({ ...machine.record, driver: { name: descriptor.name, config: machine.driver.config() } })
+        .catch(() => undefined);
+      const cause = toTsmError(err);
+      throw new TsmError("CREATE_FAILED", `Error creating machine "${req.name}": ${cause.message}`, {
+        cause: err,
+        exitCode: cause.exitCode,
+        details: [
+          ...cause.details,
+          `The record of "${req.name}" is kept in ${store.paths.machineDir(req.name)}; the host may exist.`,
+          `Retry the remaining steps with "tsm provision ${req.name}" or remove it with "tsm rm -f ${req.name}".`,
+        ],
+      });
+    }
+    if (!machine.driver.features.provisionable) {
+      const mp = store.paths.machine(req.name);
+      session.progress.note(
+        `The engine must serve TLS with this machine's certificate: dockerd --tlsverify --tlscacert=${mp.caCert} --tlscert=${mp.serverCert} --tlskey=${mp.serverKey} -H tcp://0.0.0.0:${settings.enginePort}`,
+      );
+    }
+    session.progress.finish(true);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    session.progress.note(`Machine "${req.name}" created in ${seconds}s.`);
+    session.progress.note(`To point your Docker client at it, run: tsm env ${req.name}`);
+    return record;
+  });
+}
+
+// ---------------------------------------------------------------- start, stop, kill, restart
+
+export type PowerVerb = "start" | "stop" | "kill" | "restart";
+
+interface PowerRule {
+  /** State in which the verb has nothing to do, and the message for it. */
+  already?: { state: MachineState; message: (name: string) => string };
+  run(driver: Driver, ctx: OpContext): Promise<void>;
+  /** Followed by afterStart (drivers with power control). */
+  starts: boolean;
+}
+
+const POWER: Readonly<Record<PowerVerb, PowerRule>> = {
+  start: { already: { state: "Running", message: (n) => `Machine "${n}" is already running.` }, run: (d, c) => d.start(c), starts: true },
+  stop: { already: { state: "Stopped", message: (n) => `Machine "${n}" is already stopped.` }, run: (d, c) => d.stop(c), starts: false },
+  kill: { run: (d, c) => d.kill(c), starts: false },
+  // Allowed without power control: the generic driver reboots its server over SSH.
+  restart: { run: (d, c) => d.restart(c), starts: true },
+};
+
+/**
+ * One verb on one machine. A driver without power control refuses start, stop and
+ * kill with NotSupportedError (exit 7) before it is called; a machine already in the
+ * verb's state gets MachineStateError (exit 7) and the driver does nothing.
+ */
+export async function powerMachine(session: Session, machine: Machine, verb: PowerVerb): Promise<void> {
+  const rule = POWER[verb];
+  const { driver } = machine;
+  const ctx = opContext(session, machine.record.name);
+  if (!driver.features.powerControl && verb !== "restart") throw new NotSupportedError(driver.name, verb);
+  if (rule.already && (await driver.getState(ctx)) === rule.already.state) {
+    throw new MachineStateError(rule.already.message(machine.record.name));
+  }
+  await rule.run(driver, ctx);
+  if (driver.features.powerControl && rule.starts) await afterStart(session, machine, ctx);
+}
+
+/** The verb on several machines concurrently: nothing runs if one cannot be loaded; one's failure neither stops nor hides the others. */
+export async function powerMachines(session: Session, verb: PowerVerb, names: readonly string[]): Promise<Settled<void>[]> {
+  const machines = await openMachines(session, names);
+  return settleEach(machines, (m) => powerMachine(session, m, verb));
+}
+
+/**
+ * What follows a VM's `start` or `restart`, so that `eval "$(tsm env NAME)"` keeps
+ * working whatever the hypervisor did:
+ * 1. the driver's settings (an address it discovered, the accelerator it used) are saved;
+ * 2. if the machine's address is no longer named by its server certificate (a new DHCP
+ *    lease: Docker Machine's most reported bug), the certificate is re-issued and
+ *    installed on the host;
+ * 3. the engine is awaited over mutual TLS, so `tsm start x && docker ps` works.
+ */
+export async function afterStart(session: Session, machine: Machine, ctx: OpContext): Promise<void> {
+  const name = machine.record.name;
+  const config = machine.driver.config();
+  if (JSON.stringify(config) !== JSON.stringify(machine.record.driver.config)) {
+    await session.store.withMachineLock(name, async () => {
+      const current = await session.store.load(name);
+      const saved: MachineRecord = { ...current, driver: { ...current.driver, config } };
+      await session.store.save(saved);
+      machine.replaceRecord(saved);
+    });
+  }
+  if (!machine.driver.features.provisionable) return;
+
+  if (!(await serverCertCoversMachine(machine, ctx))) {
+    ctx.log("The machine's address changed: re-issuing its server certificate...");
+    await regenerateCerts(session, [name], { clientCerts: false });
+    return; // regenerate-certs waits for the engine
+  }
+  ctx.log("Waiting for the Docker engine...");
+  await waitForEngine(session, machine, ctx, undefined);
+}
+
+// ---------------------------------------------------------------- rm
+
+export interface RemoveOptions {
+  force: boolean;
+  /** Also remove what tsm installed on a host it did not create (generic). */
+  cleanHost?: boolean;
+}
+
+export type RemoveOutcome = "removed" | "absent";
+
+/**
+ * The driver deletes what it created (VM, disks), then the record goes. Without
+ * `force` a driver failure keeps the record, so nothing is forgotten while it may
+ * still exist; with `force` the record goes anyway and the user is told what may be left.
+ */
+export async function removeMachine(session: Session, name: string, options: RemoveOptions): Promise<RemoveOutcome> {
+  const { store } = session;
+  return store.withMachineLock(name, async () => {
+    const loaded = await store.tryLoad(name);
+    if (!loaded.ok) {
+      if (loaded.error instanceof MachineNotFoundError) {
+        if (!options.force) throw loaded.error;
+        return "absent";
+      }
+      if (loaded.error instanceof CorruptRecordError && options.force) {
+        session.io.err(
+          `Warning: the record of "${name}" was unreadable, so its driver could not clean up; if it had a VM or disks, remove them with the hypervisor's own tools.\n`,
+        );
+        await store.remove(name);
+        return "removed";
+      }
+      throw loaded.error;
+    }
+    try {
+      const machine = await openRecord(session, loaded.record);
+      if (loaded.record.swarm) {
+        const { leaveSwarm } = await import("./swarm.js");
+        try {
+          await leaveSwarm(session, machine, { force: options.force });
+        } catch (err) {
+          if (!options.force || err instanceof MachineStateError) throw err;
+          session.io.err(`Warning: "${name}" could not leave its Swarm mode cluster (${(err as Error).message}); removing it anyway.\n`);
+        }
+      }
+      await machine.driver.remove(opContext(session, name), { cleanHost: options.cleanHost === true });
+    } catch (err) {
+      const cause = toTsmError(err);
+      if (!options.force) {
+        throw new TsmError("REMOVE_FAILED", `Error removing machine "${name}": ${cause.message}`, {
+          cause: err,
+          exitCode: cause.exitCode,
+          details: [`The record is kept. Fix the problem and retry, or drop the record anyway with "tsm rm -f ${name}".`],
+        });
+      }
+      session.io.err(`Warning: ${loaded.record.driver.name} could not remove "${name}" (${cause.message}); removing the record anyway.\n`);
+    }
+    await store.remove(name);
+    return "removed";
+  });
+}
+
+/** Removes the machines one after another, reporting each outcome as it happens; then throws the failures. */
+export async function removeMachines(
+  session: Session,
+  names: readonly string[],
+  options: RemoveOptions,
+  onOutcome: (name: string, outcome: RemoveOutcome) => void,
+): Promise<void> {
+  const results: Settled<void>[] = [];
+  for (const name of names) {
+    try {
+      onOutcome(name, await removeMachine(session, name, options));
+      results.push({ ok: true, value: undefined });
+    } catch (err) {
+      results.push({ ok: false, error: toTsmError(err) });
+    }
+  }
+  throwFailures(results);
+}

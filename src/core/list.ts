@@ -1,0 +1,121 @@
+/**
+ * The rows of `tsm ls`: every machine with its live state, URL and engine version,
+ * probed concurrently and each bounded by the timeout (core/probe.ts). Without
+ * filters, `quiet` only reads the directory names, so it stays as fast as listing
+ * a directory. Rendering the rows (templates, table) is the CLI's. Also the
+ * active machine: the running one whose URL is $DOCKER_HOST.
+ */
+import { hasAnyFilter, matchesState, matchesStatic, type LsFilters } from "./ls-filter.js";
+import { openRecord } from "./open.js";
+import { probeMachine, type ProbeResult } from "./probe.js";
+import { opContext, type Session } from "./session.js";
+
+export interface ListOptions {
+  /** Names only: machines are probed only when a state filter needs it. */
+  quiet: boolean;
+  /** `--filter key=value` values, parsed (ls-filter.ts parseFilters). */
+  filters: LsFilters;
+  /** The bound on each machine's probe. */
+  timeoutMs: number;
+}
+
+/** One row; the field names are Docker Machine's, for `ls --format` templates. */
+export interface LsRow extends Record<string, unknown> {
+  Name: string;
+  Active: string;
+  ActiveHost: boolean;
+  ActiveSwarm: boolean;
+  DriverName: string;
+  State: string;
+  URL: string;
+  Swarm: string;
+  SwarmOptions: unknown;
+  EngineOptions: unknown;
+  Error: string;
+  DockerVersion: string;
+  ResponseTime: string;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  return `${(ms / 1000).toFixed(3).replace(/\.?0+$/, "")}s`;
+}
+
+/** A probe as a row; the active machine is the running one whose URL is $DOCKER_HOST. */
+export function toRow(p: ProbeResult, dockerHost: string | undefined): LsRow {
+  const activeHost = p.state === "Running" && p.url !== "" && p.url === dockerHost;
+  const swarm = p.record?.swarm;
+  return {
+    Name: p.name,
+    Active: p.state === "Timeout" ? "" : activeHost ? "*" : p.record ? "-" : "",
+    ActiveHost: activeHost,
+    ActiveSwarm: false,
+    DriverName: p.driverName,
+    State: p.state,
+    URL: p.url,
+    Swarm: swarm ? (swarm.role === "master" ? `${swarm.master} (master)` : swarm.master) : "",
+    SwarmOptions: swarm ?? null,
+    EngineOptions: p.record?.engine ?? null,
+    Error: p.error.replace(/\s*\n\s*/g, " "),
+    DockerVersion: p.dockerVersion,
+    ResponseTime: formatDuration(p.responseMs),
+  };
+}
+
+/** The names that pass the filters, and (unless `quiet`) their rows. */
+export async function listMachines(session: Session, options: ListOptions): Promise<{ names: string[]; rows?: LsRow[] }> {
+  const { filters } = options;
+  const names = await session.store.list();
+  if (options.quiet && !hasAnyFilter(filters)) return { names };
+  const loaded = await Promise.all(names.map(async (name) => ({ name, result: await session.store.tryLoad(name) })));
+  const candidates = loaded.filter(({ name, result }) => matchesStatic(filters, name, result.ok ? result.record : undefined));
+  const needsProbe = !options.quiet || filters.state.length > 0;
+  const probes = await Promise.all(
+    candidates.map(async ({ name, result }): Promise<ProbeResult> => {
+      if (!result.ok) {
+        return { name, driverName: "unknown", state: "Error", url: "", dockerVersion: "", error: result.error.message, responseMs: 0 };
+      }
+      if (!needsProbe) {
+        return { name, driverName: result.record.driver.name, state: "", url: "", dockerVersion: "", error: "", responseMs: 0, record: result.record };
+      }
+      return probeMachine(session, result.record, { timeoutMs: options.timeoutMs, stateOnly: options.quiet });
+    }),
+  );
+  const kept = probes.filter((p) => matchesState(filters, p.state));
+  return { names: kept.map((p) => p.name), rows: kept.map((p) => toRow(p, session.env.DOCKER_HOST)) };
+}
+
+/** `found`: the active machine; `timedOut`: the candidate that did not answer in time; neither: no active machine. */
+export interface ActiveResult {
+  found?: string;
+  timedOut?: string;
+}
+
+/**
+ * The machine $DOCKER_HOST points at, if it runs. Only machines with that URL are
+ * probed (state only), each bounded by the timeout; a candidate that does not
+ * answer in time ends the search as `timedOut`.
+ */
+export async function activeMachine(session: Session, timeoutMs: number): Promise<ActiveResult> {
+  const dockerHost = session.env.DOCKER_HOST;
+  if (!dockerHost) return {};
+  const names = await session.store.list();
+  const records = (await Promise.all(names.map((n) => session.store.tryLoad(n)))).flatMap((r) => (r.ok ? [r.record] : []));
+  const matches = await Promise.all(
+    records.map(async (record) => {
+      try {
+        const machine = await openRecord(session, record);
+        return (await machine.driver.getUrl(opContext(session, record.name))) === dockerHost ? record : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  for (const record of matches) {
+    if (!record) continue;
+    const probe = await probeMachine(session, record, { timeoutMs, stateOnly: true });
+    if (probe.state === "Timeout") return { timedOut: record.name };
+    if (probe.state === "Running") return { found: record.name };
+  }
+  return {};
+}

@@ -1,0 +1,30 @@
+/**
+ * A loaded machine: its record, its driver and its paths in one handle (built by
+ * open.ts). The record is never written through: whoever saves a new record hands
+ * it to `replaceRecord`, so the handle always shows what is on disk.
+ */
+import type { Driver } from "../model/driver.js";
+import type { MachineRecord } from "../model/machine.js";
+import type { MachinePaths } from "../store/paths.js";
+
+export class Machine {
+  #record: MachineRecord;
+
+  constructor(
+    record: MachineRecord,
+    readonly driver: Driver,
+    readonly paths: MachinePaths,
+  ) {
+    this.#record = record;
+  }
+
+  get record(): MachineRecord {
+    return this.#record;
+  }
+
+  /** Call after saving `record` (same machine): later readers of the handle see it. */
+  replaceRecord(record: MachineRecord): void {
+    if (record.name !== this.#record.name) throw new Error(`replaceRecord: "${record.name}" is not "${this.#record.name}"`);
+    this.#record = record;
+  }
+}
