@@ -10,7 +10,7 @@ import { DriverRegistry } from "../model/registry.js";
 import { realExec } from "../exec/exec.js";
 import { processIo } from "../output/io.js";
 import { LiveProgress, lazyProgress, plainProgress } from "../output/progress.js";
-import { isDebug } from "./context.js";
+import { isDebug } from "./support/context.js";
 import { createProgram } from "./program.js";
 import { programName, reportError } from "./report.js";
 

@@ -5,8 +5,8 @@
  */
 import { Command, Option } from "commander";
 import { createSession, type Session } from "../core/session.js";
-import { versionLine } from "./build-info.js";
-import { isDebug, type CliContext, type ProgramDeps } from "./context.js";
+import { versionLine } from "./support/build-info.js";
+import { isDebug, type CliContext, type ProgramDeps } from "./support/context.js";
 import { registerActive } from "./commands/active.js";
 import { registerConfig } from "./commands/config.js";
 import { registerCreate } from "./commands/create.js";

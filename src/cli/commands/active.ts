@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { activeMachine } from "../../core/list.js";
 import { TsmError, UsageError } from "../../model/errors.js";
-import type { CliContext } from "../context.js";
+import type { CliContext } from "../support/context.js";
 
 export function registerActive(program: Command, ctx: CliContext): void {
   program

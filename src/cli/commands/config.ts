@@ -5,8 +5,8 @@
 import type { Command } from "commander";
 import { checkedLive, machineConnection } from "../../core/connection.js";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../context.js";
-import { oneTarget } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { oneTarget } from "../support/target.js";
 
 /** Go's %q for the plain paths tsm writes (docker strips the quotes from --tls* values). */
 function goQuote(s: string): string {

@@ -8,8 +8,8 @@ import type { DriverDescriptor } from "../../model/driver.js";
 import { CREATE_OPTIONS } from "../../core/create-options.js";
 import { PreCreateCheckError, UsageError } from "../../model/errors.js";
 import { validateMachineName } from "../../model/name.js";
-import type { CliContext } from "../context.js";
-import { addFlags, optionInput } from "../driver-flags.js";
+import type { CliContext } from "../support/context.js";
+import { addFlags, optionInput } from "../support/driver-flags.js";
 
 /** The `-d` value on this command line (after `create`), else TSM_DRIVER. */
 export function scanDriverName(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): string | undefined {

@@ -11,8 +11,8 @@ import type { Session } from "../../core/session.js";
 import { detectShell, parseShellName, shellFamily, type ShellFamily } from "../../shell/detect.js";
 import { renderSet, renderUnset, type EnvVar } from "../../shell/render-env.js";
 import { usageHint } from "../../shell/usage-hint.js";
-import type { CliContext } from "../context.js";
-import { oneTarget } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { oneTarget } from "../support/target.js";
 
 interface EnvOptions {
   shell?: string;

@@ -1,9 +1,9 @@
 /** `tsm inspect [-f TEMPLATE] [NAME]`: the machine as JSON, or one template's worth of it. */
 import type { Command } from "commander";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../context.js";
-import { oneTarget } from "../target.js";
-import { compileTemplate } from "../template.js";
+import type { CliContext } from "../support/context.js";
+import { oneTarget } from "../support/target.js";
+import { compileTemplate } from "../support/template.js";
 
 export function registerInspect(program: Command, ctx: CliContext): void {
   program

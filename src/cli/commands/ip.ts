@@ -3,8 +3,8 @@ import type { Command } from "commander";
 import { settleEach, throwFailures } from "../../core/multi.js";
 import { openMachines } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
-import type { CliContext } from "../context.js";
-import { manyTargets } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { manyTargets } from "../support/target.js";
 
 export function registerIp(program: Command, ctx: CliContext): void {
   program

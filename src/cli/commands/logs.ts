@@ -7,8 +7,8 @@ import type { Command } from "commander";
 import { ExitCode, NotSupportedError, TsmError, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { cleanConsole } from "../../output/console-text.js";
-import type { CliContext } from "../context.js";
-import { oneTarget } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { oneTarget } from "../support/target.js";
 
 export function registerLogs(program: Command, ctx: CliContext): void {
   program

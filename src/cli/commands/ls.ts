@@ -7,10 +7,10 @@ import { listMachines, type LsRow } from "../../core/list.js";
 import { parseFilters } from "../../core/ls-filter.js";
 import { UsageError } from "../../model/errors.js";
 import { splitTableFormat, unescapeFormat } from "../../output/go-template.js";
-import { compileTemplate } from "../template.js";
+import { compileTemplate } from "../support/template.js";
 import { tabwrite } from "../../output/tabwriter.js";
-import type { CliContext } from "../context.js";
-import { collect } from "../driver-flags.js";
+import type { CliContext } from "../support/context.js";
+import { collect } from "../support/driver-flags.js";
 
 export const DEFAULT_LS_FORMAT =
   "table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t{{ .State }}\t{{ .URL }}\t{{ .Swarm }}\t{{ .DockerVersion }}\t{{ .Error}}";

@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { TsmError, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
-import type { CliContext } from "../context.js";
+import type { CliContext } from "../support/context.js";
 import { parseScpLocation } from "./scp.js";
 
 export function registerMount(program: Command, ctx: CliContext): void {

@@ -6,8 +6,8 @@
 import type { Command } from "commander";
 import type { PowerVerb } from "../../core/lifecycle.js";
 import { throwFailures } from "../../core/multi.js";
-import type { CliContext } from "../context.js";
-import { manyTargets } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { manyTargets } from "../support/target.js";
 
 const VERBS: ReadonlyArray<{ name: PowerVerb; description: string; after?: string }> = [
   {

@@ -5,8 +5,8 @@
  */
 import type { Command } from "commander";
 import { throwFailures } from "../../core/multi.js";
-import type { CliContext } from "../context.js";
-import { manyTargets } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { manyTargets } from "../support/target.js";
 
 export function registerProvision(program: Command, ctx: CliContext): void {
   program

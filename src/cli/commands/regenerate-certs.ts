@@ -1,8 +1,8 @@
 /** `tsm regenerate-certs [-f] [--client-certs] [NAME...]`: new server certificates (and optionally a new CA and client certificate). */
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
-import { manyTargets } from "../target.js";
-import { confirm } from "../confirm.js";
+import type { CliContext } from "../support/context.js";
+import { manyTargets } from "../support/target.js";
+import { confirm } from "../support/confirm.js";
 
 export function registerRegenerateCerts(program: Command, ctx: CliContext): void {
   program

@@ -3,9 +3,9 @@
  * Declining (or end of input) removes nothing and exits 0, as Docker Machine does.
  */
 import type { Command } from "commander";
-import type { CliContext } from "../context.js";
-import { explicitTargets } from "../target.js";
-import { confirm } from "../confirm.js";
+import type { CliContext } from "../support/context.js";
+import { explicitTargets } from "../support/target.js";
+import { confirm } from "../support/confirm.js";
 
 export function registerRm(program: Command, ctx: CliContext): void {
   program

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import type { CopyLocation } from "../../core/copy.js";
 import { UsageError } from "../../model/errors.js";
 import { validateMachineName } from "../../model/name.js";
-import type { CliContext } from "../context.js";
+import type { CliContext } from "../support/context.js";
 
 export type ScpLocation = CopyLocation;
 

@@ -5,9 +5,9 @@
  */
 import type { Command } from "commander";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../context.js";
-import { oneTarget } from "../target.js";
-import { confirm } from "../confirm.js";
+import type { CliContext } from "../support/context.js";
+import { oneTarget } from "../support/target.js";
+import { confirm } from "../support/confirm.js";
 
 export function registerSshTrust(program: Command, ctx: CliContext): void {
   program

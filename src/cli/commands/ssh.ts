@@ -6,8 +6,8 @@
 import type { Command } from "commander";
 import { RemoteExitStatus, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
-import type { CliContext } from "../context.js";
-import { oneTarget } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { oneTarget } from "../support/target.js";
 
 export function registerSsh(program: Command, ctx: CliContext): void {
   program

@@ -1,8 +1,8 @@
 /** `tsm upgrade [NAME...]`: upgrades Docker Engine by the machine's install method, then checks TLS. */
 import type { Command } from "commander";
 import { throwFailures } from "../../core/multi.js";
-import type { CliContext } from "../context.js";
-import { manyTargets } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { manyTargets } from "../support/target.js";
 
 export function registerUpgrade(program: Command, ctx: CliContext): void {
   program

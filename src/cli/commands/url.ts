@@ -2,8 +2,8 @@
 import type { Command } from "commander";
 import { openMachine } from "../../core/open.js";
 import { opContext } from "../../core/session.js";
-import type { CliContext } from "../context.js";
-import { oneTarget } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { oneTarget } from "../support/target.js";
 
 export function registerUrl(program: Command, ctx: CliContext): void {
   program

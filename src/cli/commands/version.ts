@@ -4,9 +4,9 @@ import { machineTlsConnection } from "../../core/connection.js";
 import { TsmError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { getEngineVersion } from "../../docker/engine-api.js";
-import type { CliContext } from "../context.js";
-import { versionLine } from "../build-info.js";
-import { oneTarget } from "../target.js";
+import type { CliContext } from "../support/context.js";
+import { versionLine } from "../support/build-info.js";
+import { oneTarget } from "../support/target.js";
 
 export function registerVersion(program: Command, ctx: CliContext): void {
   program

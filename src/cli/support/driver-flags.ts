@@ -5,9 +5,9 @@
  * variable it came from). List flags repeat on the command line.
  */
 import { Option, type Command } from "commander";
-import type { DriverFlag, OptionInput, RawValue } from "../model/options.js";
+import type { DriverFlag, OptionInput, RawValue } from "../../model/options.js";
 
-export { parseBool } from "../model/options.js";
+export { parseBool } from "../../model/options.js";
 
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

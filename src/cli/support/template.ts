@@ -1,6 +1,6 @@
 /** Go-template errors are the user's input being wrong: exit 2 with the template's own message. */
-import { UsageError } from "../model/errors.js";
-import { parseTemplate, TemplateError, type Template } from "../output/go-template.js";
+import { UsageError } from "../../model/errors.js";
+import { parseTemplate, TemplateError, type Template } from "../../output/go-template.js";
 
 export function compileTemplate(source: string): Template {
   let template: Template;

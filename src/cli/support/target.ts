@@ -2,9 +2,9 @@
  * Which machines a command is about (Docker Machine's targetHost rules):
  * no name means "default" when such a machine exists.
  */
-import { UsageError } from "../model/errors.js";
-import { validateMachineName } from "../model/name.js";
-import type { Session } from "../core/session.js";
+import { UsageError } from "../../model/errors.js";
+import { validateMachineName } from "../../model/name.js";
+import type { Session } from "../../core/session.js";
 
 export const DEFAULT_MACHINE = "default";
 

@@ -3,7 +3,7 @@
  * every command) so that commands import this, not the program: no import circle.
  */
 import type { Command } from "commander";
-import type { Session, SessionDeps } from "../core/session.js";
+import type { Session, SessionDeps } from "../../core/session.js";
 import { parseBool } from "./driver-flags.js";
 
 /** What the composition root provides: the session's world, without the store and the --debug switch. */
