@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { VirtualBoxDriver } from "../../../drivers/virtualbox/driver.js";
-import { settingsFromFlags } from "../../../drivers/virtualbox/index.js";
+import { settingsFromFlags } from "../../../drivers/virtualbox/settings.js";
 import { machineMac } from "../../../drivers/virtualbox/mac.js";
 import { ctx, FakeVBox, fakeDeps, fakeHost, STORE } from "./fake-vbox.js";
 
@@ -117,6 +117,62 @@ describe("virtualbox driver: exact VBoxManage calls", () => {
     const fake = new FakeVBox();
     await driverFor(fake, {}, createdConfig()).remove(ctx());
     expect(fake.transcript()).toBe("VBoxManage showvminfo vb1 --machinereadable\nVBoxManage list hdds\nVBoxManage list dvds\n");
+  });
+
+  it("create and start replace the settings whole, never change them in place", async () => {
+    const fake = new FakeVBox();
+    const { config } = settingsFromFlags({});
+    const given = Object.freeze({ ...config });
+    const d = new VirtualBoxDriver(given, fakeHost(fake), fakeDeps());
+    await d.preCreateCheck(ctx());
+    const before = d.config();
+    await d.create(ctx());
+    const after = d.config();
+    expect(given).toEqual(config);
+    expect(before).toEqual({ ...config });
+    expect(after).toMatchObject({ sshPort: 42222, ipAddress: "192.168.59.101", hostOnlyInterface: "vboxnet0", natMac: machineMac(STORE, "vb1", 1), hostKey: "ssh-ed25519 SHA256:fakehostkey" });
+    await d.stop(ctx());
+    await d.start(ctx());
+    expect(after).toEqual(d.config());
+  });
+
+  it("inspect: Docker Machine's base Driver fields, then the virtualbox fields, in Docker Machine's order", async () => {
+    const d = driverFor(new FakeVBox(), {}, createdConfig());
+    expect(JSON.stringify(d.inspectView(), null, 1)).toBe(
+      JSON.stringify(
+        {
+          IPAddress: "192.168.59.101",
+          MachineName: "vb1",
+          SSHUser: "docker",
+          SSHPort: 42222,
+          SSHKeyPath: "/store/machines/vb1/id_ed25519",
+          StorePath: "/store",
+          SwarmMaster: false,
+          SwarmHost: "",
+          SwarmDiscovery: "",
+          VBoxManager: {},
+          HostInterfaces: {},
+          CPU: 1,
+          Memory: 1024,
+          DiskSize: 20000,
+          NatNicType: "82540EM",
+          ImageURL: "https://cloud.debian.org/images/cloud/trixie/latest/debian-13-generic-amd64.raw",
+          HostOnlyCIDR: "192.168.59.1/24",
+          HostOnlyNicType: "82540EM",
+          HostOnlyPromiscMode: "deny",
+          HostOnlyNoDHCP: false,
+          HostOnlyInterface: "vboxnet0",
+          UIType: "headless",
+          NoShare: false,
+          ShareFolder: "",
+          DNSProxy: true,
+          NoVTXCheck: false,
+          HostDNSResolver: false,
+        },
+        null,
+        1,
+      ),
+    );
   });
 
   it("flags reach the VM: memory, CPUs, NIC types, promiscuous mode, DNS, UI type, no share", async () => {
