@@ -24,7 +24,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
 import { MachineStateError, PreCreateCheckError, TsmError, isTsmError } from "../../src/model/errors.js";
-import { throwIfAborted } from "../../src/model/abort.js";
+import { sleep, throwIfAborted } from "../../src/model/abort.js";
 import { baseDriverView } from "../../src/model/inspect-base.js";
 import { envSecondsMs, sshDeadlineMs, type Env } from "../../src/model/timeouts.js";
 import { shQuote } from "../../src/ssh/client.js";
@@ -63,7 +63,8 @@ export interface VBoxDeps {
   withLock<T>(dir: string, name: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T>;
   /** Moves a finished temporary file into place. */
   rename(from: string, to: string): Promise<void>;
-  sleep(ms: number): Promise<void>;
+  /** Waits `ms`; rejects with abortError(signal, what) as soon as the signal aborts (model/abort.ts). */
+  sleep(ms: number, signal: AbortSignal, what: string): Promise<void>;
 }
 
 export const realDeps: VBoxDeps = {
@@ -116,7 +117,7 @@ export const realDeps: VBoxDeps = {
     return withCacheLock(dir, name, signal, fn);
   },
   rename: (a, b) => rename(a, b),
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep,
 };
 
 /** TSM_SSH_TIMEOUT (seconds, default 60) bounds the wait for SSH and for the address. */
@@ -150,7 +151,7 @@ export class VirtualBoxDriver implements Driver {
     if (!this.#vbm) {
       const bin = findVBoxManage(this.host.env, this.deps.platform, (p) => this.deps.exists(p));
       if (!bin) throw new TsmError("VBOXMANAGE_NOT_FOUND", VBOXMANAGE_NOT_FOUND);
-      this.#vbm = vboxManage({ exec: this.host.exec, bin, debug: (l) => ctx.debug(l), signal: ctx.signal, sleep: (ms) => this.deps.sleep(ms) });
+      this.#vbm = vboxManage({ exec: this.host.exec, bin, debug: (l) => ctx.debug(l), signal: ctx.signal, sleep: (ms, what) => this.deps.sleep(ms, ctx.signal, what) });
     }
     return this.#vbm;
   }
@@ -385,7 +386,7 @@ export class VirtualBoxDriver implements Driver {
       await vbm.run(["controlvm", name, "resume"]);
     } else {
       if (vmState === "poweroff" || vmState === "aborted") {
-        const iface = await ensureHostOnlyNetwork(vbm, ctx, this.cidr(), { noDhcp: this.settings.hostOnlyNoDhcp, sleep: (ms) => this.deps.sleep(ms) });
+        const iface = await ensureHostOnlyNetwork(vbm, ctx, this.cidr(), { noDhcp: this.settings.hostOnlyNoDhcp, sleep: (ms, what) => this.deps.sleep(ms, ctx.signal, what) });
         await vbm.run([
           "modifyvm", name,
           "--nic2", "hostonly",
@@ -491,7 +492,7 @@ export class VirtualBoxDriver implements Driver {
           ],
         });
       }
-      await this.deps.sleep(2000);
+      await this.deps.sleep(2000, ctx.signal, `waiting for the address of "${name}"`);
     }
   }
 
@@ -554,7 +555,7 @@ export class VirtualBoxDriver implements Driver {
       if (s === "poweroff" || s === "aborted") return;
       if (Date.now() >= deadline) break;
       throwIfAborted(ctx.signal, `stopping "${name}"`);
-      await this.deps.sleep(1000);
+      await this.deps.sleep(1000, ctx.signal, `stopping "${name}"`);
     }
     ctx.log(`"${name}" did not power off within ${Math.round(limit / 1000)} s of the ACPI power button: powering it off.`);
     await this.powerOff(ctx);
@@ -565,7 +566,7 @@ export class VirtualBoxDriver implements Driver {
     for (let i = 0; i < 30; i++) {
       const s = await this.vmState(ctx);
       if (s === "poweroff" || s === "aborted") return;
-      await this.deps.sleep(500);
+      await this.deps.sleep(500, ctx.signal, `powering off "${this.vmName}"`);
     }
     throw new TsmError("VBOX_POWEROFF", `"${this.vmName}" did not power off`);
   }

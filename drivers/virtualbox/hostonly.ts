@@ -88,7 +88,8 @@ function checkAdapterList(ifs: HostOnlyIf[], cidr: Cidr): void {
 export interface HostOnlyOptions {
   /** --virtualbox-hostonly-no-dhcp: the adapter's DHCP server is disabled. */
   noDhcp: boolean;
-  sleep(ms: number): Promise<void>;
+  /** An abortable wait (model/abort.ts's sleep); `what` names it in the interrupt message. */
+  sleep(ms: number, what: string): Promise<void>;
 }
 
 /**
@@ -110,7 +111,7 @@ export async function ensureHostOnlyNetwork(vbm: VBoxManage, ctx: OpContext, cid
       ifs = parseHostOnlyIfs(await vbm.run(["list", "hostonlyifs"]));
       if (ifs.some((x) => x.name === iface)) break;
       if (i >= 10) throw new TsmError("VBOX_HOSTONLY_CREATE", `The host-only adapter ${iface} we just created is not visible; try again, or restart VirtualBox's service`);
-      await o.sleep(1000);
+      await o.sleep(1000, `waiting for the host-only adapter ${iface}`);
     }
     const ipconfig = ["hostonlyif", "ipconfig", iface, `--ip=${cidr.ip}`, `--netmask=${cidr.netmask}`];
     const r = await vbm.tryRun(ipconfig);

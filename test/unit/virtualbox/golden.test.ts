@@ -10,6 +10,8 @@ import { describe, expect, it } from "vitest";
 import { VirtualBoxDriver } from "../../../drivers/virtualbox/driver.js";
 import { settingsFromFlags } from "../../../drivers/virtualbox/settings.js";
 import { machineMac } from "../../../drivers/virtualbox/mac.js";
+import { sleep } from "../../../src/model/abort.js";
+import { ExitCode } from "../../../src/model/errors.js";
 import { ctx, FakeVBox, fakeDeps, fakeHost, STORE } from "./fake-vbox.js";
 
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "golden");
@@ -88,6 +90,32 @@ describe("virtualbox driver: exact VBoxManage calls", () => {
     await d.stop(ctx(lines));
     expect(fake.calls.map((c) => c.slice(0, 3).join(" "))).toContain("controlvm vb1 poweroff");
     expect(lines.join("\n")).toMatch(/did not power off within .* powering it off/);
+  });
+
+  it("kill: Ctrl-C while waiting for the VM to power off ends the wait with the interrupt error (exit 130)", async () => {
+    const fake = new FakeVBox();
+    withNetwork(fake, "running");
+    const real = fake.exec;
+    fake.exec = async (file, args, o) => {
+      if (args[1] === "vb1" && args[2] === "poweroff") {
+        fake.calls.push([...args]);
+        return { stdout: "", stderr: "", exitCode: 0 }; // the VM stays up
+      }
+      return real(file, args, o);
+    };
+    const ac = new AbortController();
+    const waits: string[] = [];
+    const deps = fakeDeps({
+      sleep: (ms, signal, what) => {
+        waits.push(what);
+        ac.abort(); // Ctrl-C during the first wait
+        return sleep(ms, signal, what);
+      },
+    });
+    const { config } = settingsFromFlags({});
+    const d = new VirtualBoxDriver({ ...config, ...createdConfig() }, { ...fakeHost(fake), exec: fake.exec }, deps);
+    await expect(d.kill({ ...ctx(), signal: ac.signal })).rejects.toMatchObject({ code: "INTERRUPTED", exitCode: ExitCode.interrupted, message: 'Interrupted while powering off "vb1"' });
+    expect(waits).toEqual(['powering off "vb1"']);
   });
 
   it("kill: power off", async () => {
