@@ -385,7 +385,7 @@ export class VirtualBoxDriver implements Driver {
     if (vmState === "paused") {
       await vbm.run(["controlvm", name, "resume"]);
     } else {
-      if (vmState === "poweroff" || vmState === "aborted") {
+      if (isPoweredOff(vmState)) {
         const iface = await ensureHostOnlyNetwork(vbm, ctx, this.cidr(), { noDhcp: this.settings.hostOnlyNoDhcp, sleep: (ms, what) => this.deps.sleep(ms, ctx.signal, what) });
         await vbm.run([
           "modifyvm", name,
@@ -543,42 +543,47 @@ export class VirtualBoxDriver implements Driver {
   async stop(ctx: OpContext): Promise<void> {
     const vbm = this.vbm(ctx);
     const name = this.vmName;
-    let s = await this.vmState(ctx);
-    if (s === "poweroff" || s === "aborted" || s === "saved") return;
+    const s = await this.vmState(ctx);
+    if (isPoweredOff(s) || s === "saved") return;
     if (s === "paused") await vbm.run(["controlvm", name, "resume"]);
     ctx.log("Stopping the VM (ACPI power button)...");
     await vbm.run(["controlvm", name, "acpipowerbutton"]);
     const limit = stopTimeoutMs(this.host.env);
     const deadline = Date.now() + limit;
-    for (;;) {
-      s = await this.vmState(ctx);
-      if (s === "poweroff" || s === "aborted") return;
-      if (Date.now() >= deadline) break;
-      throwIfAborted(ctx.signal, `stopping "${name}"`);
-      await this.deps.sleep(1000, ctx.signal, `stopping "${name}"`);
-    }
+    if (await this.poweredOff(ctx, { intervalMs: 1000, giveUp: () => Date.now() >= deadline, what: `stopping "${name}"` })) return;
     ctx.log(`"${name}" did not power off within ${Math.round(limit / 1000)} s of the ACPI power button: powering it off.`);
     await this.powerOff(ctx);
   }
 
+  /**
+   * Polls VirtualBox until the VM is powered off: true when it is, false when `giveUp` (asked
+   * after each check, with the number of checks before it) says to stop waiting.
+   */
+  private async poweredOff(ctx: OpContext, o: { intervalMs: number; giveUp: (checks: number) => boolean; what: string }): Promise<boolean> {
+    for (let i = 0; ; i++) {
+      if (isPoweredOff(await this.vmState(ctx))) return true;
+      if (o.giveUp(i)) return false;
+      await this.deps.sleep(o.intervalMs, ctx.signal, o.what);
+    }
+  }
+
+  /** Pulls the plug and waits (up to 30 checks, half a second apart) until VirtualBox says it is off. */
   private async powerOff(ctx: OpContext): Promise<void> {
     await this.vbm(ctx).run(["controlvm", this.vmName, "poweroff"]);
-    for (let i = 0; i < 30; i++) {
-      const s = await this.vmState(ctx);
-      if (s === "poweroff" || s === "aborted") return;
-      await this.deps.sleep(500, ctx.signal, `powering off "${this.vmName}"`);
-    }
+    if (await this.poweredOff(ctx, { intervalMs: 500, giveUp: (i) => i >= 29, what: `powering off "${this.vmName}"` })) return;
     throw new TsmError("VBOX_POWEROFF", `"${this.vmName}" did not power off`);
+  }
+
+  /** A VM in state `s` brought to rest: a saved state is discarded, a running (or paused) VM powered off. */
+  private async bringDown(ctx: OpContext, s: string): Promise<void> {
+    if (s === "saved") await this.vbm(ctx).run(["discardstate", this.vmName]);
+    else if (!isPoweredOff(s)) await this.powerOff(ctx);
   }
 
   async kill(ctx: OpContext): Promise<void> {
     const s = await this.vmState(ctx);
-    if (s === "poweroff" || s === "aborted") throw new MachineStateError(`Machine "${this.vmName}" is already stopped.`);
-    if (s === "saved") {
-      await this.vbm(ctx).run(["discardstate", this.vmName]);
-      return;
-    }
-    await this.powerOff(ctx);
+    if (isPoweredOff(s)) throw new MachineStateError(`Machine "${this.vmName}" is already stopped.`);
+    await this.bringDown(ctx, s);
   }
 
   async restart(ctx: OpContext): Promise<void> {
@@ -591,9 +596,7 @@ export class VirtualBoxDriver implements Driver {
     const name = this.vmName;
     const info = await this.vmInfo(ctx);
     if (info) {
-      const s = info.get("VMState") ?? "";
-      if (s === "saved") await vbm.run(["discardstate", name]);
-      else if (s !== "poweroff" && s !== "aborted") await this.powerOff(ctx);
+      await this.bringDown(ctx, info.get("VMState") ?? "");
       // --delete removes the VM's settings, logs and its hard disks (disk.vdi, closed and deleted).
       await vbm.run(["unregistervm", name, "--delete"]);
     }
@@ -641,6 +644,11 @@ export class VirtualBoxDriver implements Driver {
       },
     );
   }
+}
+
+/** VirtualBox's states of a VM that is not running: shut down, or its process gone (`aborted`). */
+function isPoweredOff(vmState: string): boolean {
+  return vmState === "poweroff" || vmState === "aborted";
 }
 
 /** /proc/cpuinfo lists the `vmx` (Intel VT-x) or `svm` (AMD-V) flag when the CPU offers it. */
