@@ -16,21 +16,25 @@
  * The guest's address is read over SSH (cloud images have no Guest Additions, so the
  * `/VirtualBox/GuestInfo/Net/1/V4/IP` guest property is only a first try). Every VBoxManage
  * call goes through the exec seam (vboxmanage.ts).
+ *
+ * Beside this file: the host-only adapter and its DHCP server (hostonly.ts, arithmetic in
+ * network.ts), the base VDI cache (disk.ts), what is taken from the surroundings (deps.ts),
+ * VBoxManage's output formats (parse.ts). The settings (settings.ts) are never changed in
+ * place: every update replaces them whole.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
 import { MachineStateError, PreCreateCheckError, TsmError, isTsmError } from "../../src/model/errors.js";
-import { sleep, throwIfAborted } from "../../src/model/abort.js";
+import { throwIfAborted } from "../../src/model/abort.js";
 import { baseDriverView } from "../../src/model/inspect-base.js";
 import { envSecondsMs, sshDeadlineMs, type Env } from "../../src/model/timeouts.js";
 import { shQuote } from "../../src/ssh/client.js";
+import { realDeps, type VBoxDeps } from "./deps.js";
+import { cloneBaseVdi, ensureBaseVdi, type BaseVdi } from "./disk.js";
 import { checkHostOnlyAdapters, checkHostOnlyRange, ensureHostOnlyNetwork } from "./hostonly.js";
 import { colonMac, machineMac } from "./mac.js";
-import { networkOf, parseCidr, type Cidr, type HostAddress } from "./network.js";
+import { networkOf, parseCidr, type Cidr } from "./network.js";
 import { ipv4ForMac, machineStateOf, natRules, parseGuestProperty, parseMachineReadable, parseMedia, parseVersion, parseVmList, versionAtLeast } from "./parse.js";
 import type { VirtualBoxConfig } from "./settings.js";
 import { findVBoxManage, isNotFound, VBOXMANAGE_NOT_FOUND, VBoxManageError, vboxManage, vtxProblem, type VBoxManage } from "./vboxmanage.js";
@@ -40,85 +44,6 @@ export const DISK_FILE = "disk.vdi";
 export const CONSOLE_LOG = "console.log";
 export const CONTROLLER = "SATA";
 export const SSH_RULE = "ssh";
-
-/** What the driver takes from its surroundings besides DriverHost: replaced in tests. */
-export interface VBoxDeps {
-  platform: NodeJS.Platform;
-  readFile(file: string): string | undefined;
-  exists(file: string): boolean;
-  isDirectory(file: string): boolean;
-  networkInterfaces(): HostAddress[];
-  hostCpus(): number;
-  freeLocalPorts(count: number): Promise<number[]>;
-  isLocalPortFree(port: number): Promise<boolean>;
-  waitForSshBanner(opts: { host: string; port: number; timeoutMs: number; signal: AbortSignal; alive?: () => Promise<boolean>; what?: string }): Promise<void>;
-  writeFirstBoot(opts: {
-    machineDir: string;
-    hostname: string;
-    instanceId: string;
-    networkConfig?: Record<string, unknown>;
-  }): Promise<{ hostKey: string; seedPath: string; userKeyPath: string }>;
-  ensureImage(opts: { cacheDir: string; source: string; ctx: OpContext }): Promise<{ path: string; digest: string; sizeBytes: number }>;
-  /** Runs fn under an inter-process lock in dir (the VDI conversion cache). */
-  withLock<T>(dir: string, name: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T>;
-  /** Moves a finished temporary file into place. */
-  rename(from: string, to: string): Promise<void>;
-  /** Waits `ms`; rejects with abortError(signal, what) as soon as the signal aborts (model/abort.ts). */
-  sleep(ms: number, signal: AbortSignal, what: string): Promise<void>;
-}
-
-export const realDeps: VBoxDeps = {
-  platform: process.platform,
-  readFile(file) {
-    try {
-      return readFileSync(file, "utf8");
-    } catch {
-      return undefined;
-    }
-  },
-  exists: (f) => existsSync(f),
-  isDirectory(f) {
-    try {
-      return statSync(f).isDirectory();
-    } catch {
-      return false;
-    }
-  },
-  networkInterfaces() {
-    const out: HostAddress[] = [];
-    for (const [iface, addrs] of Object.entries(os.networkInterfaces())) {
-      for (const a of addrs ?? []) out.push({ iface, address: a.address, netmask: a.netmask, family: a.family, internal: a.internal });
-    }
-    return out;
-  },
-  hostCpus: () => os.availableParallelism?.() ?? os.cpus().length,
-  async freeLocalPorts(count) {
-    const { freeLocalPorts } = await import("../../src/vm/ports.js");
-    return freeLocalPorts(count);
-  },
-  async isLocalPortFree(port) {
-    const { isLocalPortFree } = await import("../../src/vm/ports.js");
-    return isLocalPortFree(port);
-  },
-  async waitForSshBanner(opts) {
-    const { waitForSshBanner } = await import("../../src/vm/ssh-wait.js");
-    return waitForSshBanner(opts);
-  },
-  async writeFirstBoot(opts) {
-    const { writeFirstBoot } = await import("../../src/vm/first-boot.js");
-    return writeFirstBoot(opts as Parameters<typeof writeFirstBoot>[0]);
-  },
-  async ensureImage({ cacheDir, source, ctx }) {
-    const { ensureImage, imageProgressFromLog } = await import("../../src/images/cache.js");
-    return ensureImage({ cacheDir, source, progress: imageProgressFromLog((l) => ctx.log(l)), signal: ctx.signal });
-  },
-  async withLock(dir, name, signal, fn) {
-    const { withCacheLock } = await import("../../src/images/lock.js");
-    return withCacheLock(dir, name, signal, fn);
-  },
-  rename: (a, b) => rename(a, b),
-  sleep,
-};
 
 /** TSM_SSH_TIMEOUT (seconds, default 60) bounds the wait for SSH and for the address. */
 const sshTimeoutMs = sshDeadlineMs;
@@ -133,7 +58,7 @@ export class VirtualBoxDriver implements Driver {
   readonly features = { powerControl: true, provisionable: true, firstBoot: true } as const;
   #vbm: VBoxManage | undefined;
   /** The base VDI found by preCreateCheck, for create. */
-  #base: { vdi: string; sizeBytes: number } | undefined;
+  #base: BaseVdi | undefined;
 
   constructor(
     private settings: VirtualBoxConfig,
@@ -211,6 +136,11 @@ export class VirtualBoxDriver implements Driver {
     return def && this.deps.isDirectory(def[0]) ? [def] : [];
   }
 
+  /** The cloud image as a base VDI in `<store>/cache/virtualbox/` (disk.ts). */
+  private baseDisk(ctx: OpContext, vbm: VBoxManage): Promise<BaseVdi> {
+    return ensureBaseVdi({ deps: this.deps, vbm, cacheDir: this.host.cacheDir, source: this.settings.imageUrl, ctx });
+  }
+
   private cpus(): number {
     const n = this.settings.cpuCount < 1 ? this.deps.hostCpus() : this.settings.cpuCount;
     return Math.max(1, Math.min(32, n));
@@ -257,30 +187,7 @@ export class VirtualBoxDriver implements Driver {
 
     // Downloading and converting here, before anything of the machine exists, means a
     // failure leaves nothing behind (Docker Machine fetched its ISO at this point too).
-    this.#base = await this.baseDisk(ctx);
-  }
-
-  /** The cloud image (cached, verified) converted once to VDI in `<store>/cache/virtualbox/`. */
-  private async baseDisk(ctx: OpContext): Promise<{ vdi: string; sizeBytes: number }> {
-    const image = await this.deps.ensureImage({ cacheDir: path.join(this.host.cacheDir, "images"), source: this.settings.imageUrl, ctx });
-    const dir = path.join(this.host.cacheDir, "virtualbox");
-    const key = image.digest.replace(/[^A-Za-z0-9]+/g, "-");
-    const vdi = path.join(dir, `${key}.vdi`);
-    if (this.deps.exists(vdi)) return { vdi, sizeBytes: image.sizeBytes };
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    return this.deps.withLock(dir, `vdi-${key}`, ctx.signal, async () => {
-      if (this.deps.exists(vdi)) return { vdi, sizeBytes: image.sizeBytes };
-      ctx.log("Converting the image to VirtualBox's VDI format (once per image)...");
-      const tmp = path.join(dir, `.convert-${randomBytes(4).toString("hex")}.vdi`);
-      try {
-        await this.vbm(ctx).run(["convertfromraw", image.path, tmp, "--format", "VDI"], { timeoutMs: 60 * 60_000 });
-        await this.deps.rename(tmp, vdi);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
-      return { vdi, sizeBytes: image.sizeBytes };
-    });
+    this.#base = await this.baseDisk(ctx, vbm);
   }
 
   // ------------------------------------------------------------------ create
@@ -288,7 +195,7 @@ export class VirtualBoxDriver implements Driver {
   async create(ctx: OpContext): Promise<void> {
     const vbm = this.vbm(ctx);
     const name = this.vmName;
-    const base = this.#base ?? (await this.baseDisk(ctx));
+    const base = this.#base ?? (await this.baseDisk(ctx, vbm));
     const natMac = machineMac(this.host.storeRoot, name, 1);
     const hostOnlyMac = machineMac(this.host.storeRoot, name, 2);
     this.settings = { ...this.settings, natMac, hostOnlyMac };
@@ -310,13 +217,7 @@ export class VirtualBoxDriver implements Driver {
 
     ctx.log("Creating the VM's disk...");
     const disk = this.diskPath();
-    // clonemedium registers the source and the clone in VirtualBox's media registry; the
-    // source is closed again at once (under the lock, so concurrent creates never close a
-    // base another clone is reading) and the clone goes with the VM (unregistervm --delete).
-    await this.deps.withLock(path.dirname(base.vdi), `vdi-${path.basename(base.vdi, ".vdi")}`, ctx.signal, async () => {
-      await vbm.run(["clonemedium", "disk", base.vdi, disk, "--format", "VDI"], { timeoutMs: 60 * 60_000 });
-      await vbm.run(["closemedium", "disk", base.vdi]);
-    });
+    await cloneBaseVdi({ deps: this.deps, vbm, base, disk, signal: ctx.signal });
     const imageMb = Math.ceil(base.sizeBytes / (1024 * 1024));
     if (this.settings.diskSizeMb > imageMb) {
       await vbm.run(["modifymedium", "disk", disk, "--resize", String(this.settings.diskSizeMb)]);
