@@ -16,45 +16,27 @@
  * The guest's address is read over SSH (cloud images have no Guest Additions, so the
  * `/VirtualBox/GuestInfo/Net/1/V4/IP` guest property is only a first try). Every VBoxManage
  * call goes through the exec seam (vboxmanage.ts).
+ *
+ * Beside this file: the host-only adapter and its DHCP server (hostonly.ts, arithmetic in
+ * network.ts), the base VDI cache (disk.ts), what is taken from the surroundings (deps.ts),
+ * VBoxManage's output formats (parse.ts). The settings (settings.ts) are never changed in
+ * place: every update replaces them whole.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from "../../src/model/driver.js";
 import { MachineStateError, PreCreateCheckError, TsmError, isTsmError } from "../../src/model/errors.js";
 import { throwIfAborted } from "../../src/model/abort.js";
+import { baseDriverView } from "../../src/model/inspect-base.js";
 import { envSecondsMs, sshDeadlineMs, type Env } from "../../src/model/timeouts.js";
 import { shQuote } from "../../src/ssh/client.js";
-import type { VirtualBoxConfig } from "./index.js";
+import { realDeps, type VBoxDeps } from "./deps.js";
+import { cloneBaseVdi, ensureBaseVdi, type BaseVdi } from "./disk.js";
+import { checkHostOnlyAdapters, checkHostOnlyRange, ensureHostOnlyNetwork } from "./hostonly.js";
 import { colonMac, machineMac } from "./mac.js";
-import {
-  dhcpPlan,
-  hostNetworkCollision,
-  hostOnlyRangeAllowed,
-  parseCidr,
-  cidrsOverlap,
-  prefixOfMask,
-  ipToInt,
-  type Cidr,
-  type HostAddress,
-} from "./network.js";
-import {
-  ipv4ForMac,
-  machineStateOf,
-  natRules,
-  parseDhcpServers,
-  parseGuestProperty,
-  parseHostOnlyIfCreate,
-  parseHostOnlyIfs,
-  parseMachineReadable,
-  parseMedia,
-  parseVersion,
-  parseVmList,
-  versionAtLeast,
-  type HostOnlyIf,
-} from "./parse.js";
+import { networkOf, parseCidr, type Cidr } from "./network.js";
+import { ipv4ForMac, machineStateOf, natRules, parseGuestProperty, parseMachineReadable, parseMedia, parseVersion, parseVmList, versionAtLeast } from "./parse.js";
+import type { VirtualBoxConfig } from "./settings.js";
 import { findVBoxManage, isNotFound, VBOXMANAGE_NOT_FOUND, VBoxManageError, vboxManage, vtxProblem, type VBoxManage } from "./vboxmanage.js";
 
 export const SSH_USER = "docker";
@@ -62,85 +44,6 @@ export const DISK_FILE = "disk.vdi";
 export const CONSOLE_LOG = "console.log";
 export const CONTROLLER = "SATA";
 export const SSH_RULE = "ssh";
-const NETWORKS_CONF = "/etc/vbox/networks.conf";
-
-/** What the driver takes from its surroundings besides DriverHost: replaced in tests. */
-export interface VBoxDeps {
-  platform: NodeJS.Platform;
-  readFile(file: string): string | undefined;
-  exists(file: string): boolean;
-  isDirectory(file: string): boolean;
-  networkInterfaces(): HostAddress[];
-  hostCpus(): number;
-  freeLocalPorts(count: number): Promise<number[]>;
-  isLocalPortFree(port: number): Promise<boolean>;
-  waitForSshBanner(opts: { host: string; port: number; timeoutMs: number; signal: AbortSignal; alive?: () => Promise<boolean>; what?: string }): Promise<void>;
-  writeFirstBoot(opts: {
-    machineDir: string;
-    hostname: string;
-    instanceId: string;
-    networkConfig?: Record<string, unknown>;
-  }): Promise<{ hostKey: string; seedPath: string; userKeyPath: string }>;
-  ensureImage(opts: { cacheDir: string; source: string; ctx: OpContext }): Promise<{ path: string; digest: string; sizeBytes: number }>;
-  /** Runs fn under an inter-process lock in dir (the VDI conversion cache). */
-  withLock<T>(dir: string, name: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T>;
-  /** Moves a finished temporary file into place. */
-  rename(from: string, to: string): Promise<void>;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realDeps: VBoxDeps = {
-  platform: process.platform,
-  readFile(file) {
-    try {
-      return readFileSync(file, "utf8");
-    } catch {
-      return undefined;
-    }
-  },
-  exists: (f) => existsSync(f),
-  isDirectory(f) {
-    try {
-      return statSync(f).isDirectory();
-    } catch {
-      return false;
-    }
-  },
-  networkInterfaces() {
-    const out: HostAddress[] = [];
-    for (const [iface, addrs] of Object.entries(os.networkInterfaces())) {
-      for (const a of addrs ?? []) out.push({ iface, address: a.address, netmask: a.netmask, family: a.family, internal: a.internal });
-    }
-    return out;
-  },
-  hostCpus: () => os.availableParallelism?.() ?? os.cpus().length,
-  async freeLocalPorts(count) {
-    const { freeLocalPorts } = await import("../../src/vm/ports.js");
-    return freeLocalPorts(count);
-  },
-  async isLocalPortFree(port) {
-    const { isLocalPortFree } = await import("../../src/vm/ports.js");
-    return isLocalPortFree(port);
-  },
-  async waitForSshBanner(opts) {
-    const { waitForSshBanner } = await import("../../src/vm/ssh-wait.js");
-    return waitForSshBanner(opts);
-  },
-  async writeFirstBoot(opts) {
-    const { writeFirstBoot } = await import("../../src/vm/first-boot.js");
-    return writeFirstBoot(opts as Parameters<typeof writeFirstBoot>[0]);
-  },
-  async ensureImage({ cacheDir, source, ctx }) {
-    const { ensureImage, imageProgressFromLog } = await import("../../src/images/cache.js");
-    return ensureImage({ cacheDir, source, progress: imageProgressFromLog((l) => ctx.log(l)), signal: ctx.signal });
-  },
-  async withLock(dir, name, signal, fn) {
-    const { withCacheLock } = await import("../../src/images/lock.js");
-    return withCacheLock(dir, name, signal, fn);
-  },
-  rename: (a, b) => rename(a, b),
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-};
 
 /** TSM_SSH_TIMEOUT (seconds, default 60) bounds the wait for SSH and for the address. */
 const sshTimeoutMs = sshDeadlineMs;
@@ -155,10 +58,10 @@ export class VirtualBoxDriver implements Driver {
   readonly features = { powerControl: true, provisionable: true, firstBoot: true } as const;
   #vbm: VBoxManage | undefined;
   /** The base VDI found by preCreateCheck, for create. */
-  #base: { vdi: string; sizeBytes: number } | undefined;
+  #base: BaseVdi | undefined;
 
   constructor(
-    private cfg: VirtualBoxConfig,
+    private settings: VirtualBoxConfig,
     private readonly host: DriverHost,
     private readonly deps: VBoxDeps = realDeps,
   ) {}
@@ -173,7 +76,7 @@ export class VirtualBoxDriver implements Driver {
     if (!this.#vbm) {
       const bin = findVBoxManage(this.host.env, this.deps.platform, (p) => this.deps.exists(p));
       if (!bin) throw new TsmError("VBOXMANAGE_NOT_FOUND", VBOXMANAGE_NOT_FOUND);
-      this.#vbm = vboxManage({ exec: this.host.exec, bin, debug: (l) => ctx.debug(l), signal: ctx.signal, sleep: (ms) => this.deps.sleep(ms) });
+      this.#vbm = vboxManage({ exec: this.host.exec, bin, debug: (l) => ctx.debug(l), signal: ctx.signal, sleep: (ms, what) => this.deps.sleep(ms, ctx.signal, what) });
     }
     return this.#vbm;
   }
@@ -202,13 +105,18 @@ export class VirtualBoxDriver implements Driver {
   }
 
   private cidr(): Cidr {
-    const c = parseCidr(this.cfg.hostOnlyCidr);
-    if (!c) throw new TsmError("VBOX_CIDR", `Invalid host-only CIDR ${JSON.stringify(this.cfg.hostOnlyCidr)}`);
+    const c = parseCidr(this.settings.hostOnlyCidr);
+    if (!c) throw new TsmError("VBOX_CIDR", `Invalid host-only CIDR ${JSON.stringify(this.settings.hostOnlyCidr)}`);
     return c;
   }
 
   private diskPath(): string {
     return path.join(this.host.machineDir, DISK_FILE);
+  }
+
+  /** tsm's login key, written with the first-boot seed. */
+  private keyPath(): string {
+    return path.join(this.host.machineDir, "id_ed25519");
   }
 
   private vmLogPath(): string {
@@ -217,10 +125,10 @@ export class VirtualBoxDriver implements Driver {
 
   /** The shared folders to set up: [hostDir, shareName]. */
   private shares(): Array<[string, string]> {
-    if (this.cfg.noShare) return [];
-    if (this.cfg.shareFolder !== "") {
-      const i = this.cfg.shareFolder.lastIndexOf(":");
-      return [[this.cfg.shareFolder.slice(0, i), this.cfg.shareFolder.slice(i + 1)]];
+    if (this.settings.noShare) return [];
+    if (this.settings.shareFolder !== "") {
+      const i = this.settings.shareFolder.lastIndexOf(":");
+      return [[this.settings.shareFolder.slice(0, i), this.settings.shareFolder.slice(i + 1)]];
     }
     const p = this.deps.platform;
     const def: [string, string] | undefined =
@@ -228,8 +136,13 @@ export class VirtualBoxDriver implements Driver {
     return def && this.deps.isDirectory(def[0]) ? [def] : [];
   }
 
+  /** The cloud image as a base VDI in `<store>/cache/virtualbox/` (disk.ts). */
+  private baseDisk(ctx: OpContext, vbm: VBoxManage): Promise<BaseVdi> {
+    return ensureBaseVdi({ deps: this.deps, vbm, cacheDir: this.host.cacheDir, source: this.settings.imageUrl, ctx });
+  }
+
   private cpus(): number {
-    const n = this.cfg.cpuCount < 1 ? this.deps.hostCpus() : this.cfg.cpuCount;
+    const n = this.settings.cpuCount < 1 ? this.deps.hostCpus() : this.settings.cpuCount;
     return Math.max(1, Math.min(32, n));
   }
 
@@ -248,7 +161,7 @@ export class VirtualBoxDriver implements Driver {
     }
     if (version.major > 7) ctx.log(`VirtualBox ${version.raw} is newer than the 7.x tsm was tested with; continuing.`);
 
-    if (!this.cfg.noVtxCheck && this.deps.platform === "linux") {
+    if (!this.settings.noVtxCheck && this.deps.platform === "linux") {
       const cpuinfo = this.deps.readFile("/proc/cpuinfo");
       if (cpuinfo !== undefined && !hasHardwareVirtualization(cpuinfo)) {
         throw new PreCreateCheckError(
@@ -258,91 +171,23 @@ export class VirtualBoxDriver implements Driver {
     }
 
     const cidr = this.cidr();
-    const net = `${cidr.network}/${cidr.prefix}`;
-    if (this.deps.platform !== "win32" && versionAtLeast(version, 6, 1, 28)) {
-      const range = hostOnlyRangeAllowed(this.cfg.hostOnlyCidr, this.deps.readFile(NETWORKS_CONF));
-      if (!range.ok) {
-        throw new PreCreateCheckError(
-          `The host-only network ${net} is outside the ranges VirtualBox ${version.raw} allows for host-only adapters (${range.allowed.join(", ") || "none"}). ` +
-            `Choose a --virtualbox-hostonly-cidr inside 192.168.56.0/21 (for example 192.168.59.1/24), or allow the range in ${NETWORKS_CONF} (a line like "* ${net}")`,
-        );
-      }
-    }
+    checkHostOnlyRange(cidr, { platform: this.deps.platform, version, readFile: (f) => this.deps.readFile(f) });
 
     const vms = parseVmList(await vbm.run(["list", "vms"]));
     if (vms.some((v) => v.name === this.vmName)) {
       throw new PreCreateCheckError(`VirtualBox already has a VM named "${this.vmName}": choose another machine name, or remove that VM in VirtualBox`);
     }
 
-    const ifs = parseHostOnlyIfs(await vbm.run(["list", "hostonlyifs"]));
-    this.checkHostOnlyIfs(ifs, cidr);
-    const collision = hostNetworkCollision(
-      this.cfg.hostOnlyCidr,
-      this.deps.networkInterfaces(),
-      ifs.map((i) => i.ip),
-    );
-    if (collision) {
-      throw new PreCreateCheckError(
-        `The host-only network ${net} collides with the host's network ${collision.address}/${prefixOfMask(collision.netmask)} on ${collision.iface}: choose another --virtualbox-hostonly-cidr`,
-      );
-    }
+    await checkHostOnlyAdapters(vbm, cidr, () => this.deps.networkInterfaces());
 
-    if (this.cfg.shareFolder !== "" && !this.cfg.noShare) {
+    if (this.settings.shareFolder !== "" && !this.settings.noShare) {
       const [dir] = this.shares()[0]!;
       if (!this.deps.isDirectory(dir)) throw new PreCreateCheckError(`The shared folder ${JSON.stringify(dir)} (--virtualbox-share-folder) is not a directory`);
     }
 
     // Downloading and converting here, before anything of the machine exists, means a
     // failure leaves nothing behind (Docker Machine fetched its ISO at this point too).
-    this.#base = await this.baseDisk(ctx);
-  }
-
-  /** Host-only adapters with our address must be unique, and no other adapter may sit in our network. */
-  private checkHostOnlyIfs(ifs: HostOnlyIf[], cidr: Cidr): void {
-    const same = ifs.filter((i) => i.ip === cidr.ip);
-    if (same.length > 1) {
-      throw new PreCreateCheckError(
-        `VirtualBox has several host-only adapters with the address ${cidr.ip} (${same.map((i) => i.name).join(", ")}): remove the extra ones (VBoxManage hostonlyif remove NAME)`,
-      );
-    }
-    const names = new Set<string>();
-    for (const i of ifs) {
-      if (names.has(i.name)) throw new PreCreateCheckError(`VirtualBox lists two host-only adapters named ${i.name}: repair its network settings`);
-      names.add(i.name);
-    }
-    const net = `${cidr.network}/${cidr.prefix}`;
-    for (const i of ifs) {
-      if (i.ip === cidr.ip || i.ip === "" || i.ip === "0.0.0.0") continue;
-      const p = prefixOfMask(i.netmask);
-      if (p !== undefined && cidrsOverlap(`${i.ip}/${p}`, net)) {
-        throw new PreCreateCheckError(
-          `The host-only network ${net} overlaps the host-only adapter ${i.name} (${i.ip}/${p}): use --virtualbox-hostonly-cidr ${i.ip}/${p} to share that adapter, or another network`,
-        );
-      }
-    }
-  }
-
-  /** The cloud image (cached, verified) converted once to VDI in `<store>/cache/virtualbox/`. */
-  private async baseDisk(ctx: OpContext): Promise<{ vdi: string; sizeBytes: number }> {
-    const image = await this.deps.ensureImage({ cacheDir: path.join(this.host.cacheDir, "images"), source: this.cfg.imageUrl, ctx });
-    const dir = path.join(this.host.cacheDir, "virtualbox");
-    const key = image.digest.replace(/[^A-Za-z0-9]+/g, "-");
-    const vdi = path.join(dir, `${key}.vdi`);
-    if (this.deps.exists(vdi)) return { vdi, sizeBytes: image.sizeBytes };
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    return this.deps.withLock(dir, `vdi-${key}`, ctx.signal, async () => {
-      if (this.deps.exists(vdi)) return { vdi, sizeBytes: image.sizeBytes };
-      ctx.log("Converting the image to VirtualBox's VDI format (once per image)...");
-      const tmp = path.join(dir, `.convert-${randomBytes(4).toString("hex")}.vdi`);
-      try {
-        await this.vbm(ctx).run(["convertfromraw", image.path, tmp, "--format", "VDI"], { timeoutMs: 60 * 60_000 });
-        await this.deps.rename(tmp, vdi);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
-      return { vdi, sizeBytes: image.sizeBytes };
-    });
+    this.#base = await this.baseDisk(ctx, vbm);
   }
 
   // ------------------------------------------------------------------ create
@@ -350,9 +195,10 @@ export class VirtualBoxDriver implements Driver {
   async create(ctx: OpContext): Promise<void> {
     const vbm = this.vbm(ctx);
     const name = this.vmName;
-    const base = this.#base ?? (await this.baseDisk(ctx));
-    this.cfg.natMac = machineMac(this.host.storeRoot, name, 1);
-    this.cfg.hostOnlyMac = machineMac(this.host.storeRoot, name, 2);
+    const base = this.#base ?? (await this.baseDisk(ctx, vbm));
+    const natMac = machineMac(this.host.storeRoot, name, 1);
+    const hostOnlyMac = machineMac(this.host.storeRoot, name, 2);
+    this.settings = { ...this.settings, natMac, hostOnlyMac };
 
     ctx.log("Writing the first-boot seed (login key, host key, cloud-init)...");
     const boot = await this.deps.writeFirstBoot({
@@ -362,27 +208,21 @@ export class VirtualBoxDriver implements Driver {
       networkConfig: {
         version: 2,
         ethernets: {
-          nat: { match: { macaddress: colonMac(this.cfg.natMac) }, dhcp4: true },
-          hostonly: { match: { macaddress: colonMac(this.cfg.hostOnlyMac) }, dhcp4: true, "dhcp4-overrides": { "use-routes": false, "use-dns": false } },
+          nat: { match: { macaddress: colonMac(natMac) }, dhcp4: true },
+          hostonly: { match: { macaddress: colonMac(hostOnlyMac) }, dhcp4: true, "dhcp4-overrides": { "use-routes": false, "use-dns": false } },
         },
       },
     });
-    this.cfg.hostKey = boot.hostKey;
+    this.settings = { ...this.settings, hostKey: boot.hostKey };
 
     ctx.log("Creating the VM's disk...");
     const disk = this.diskPath();
-    // clonemedium registers the source and the clone in VirtualBox's media registry; the
-    // source is closed again at once (under the lock, so concurrent creates never close a
-    // base another clone is reading) and the clone goes with the VM (unregistervm --delete).
-    await this.deps.withLock(path.dirname(base.vdi), `vdi-${path.basename(base.vdi, ".vdi")}`, ctx.signal, async () => {
-      await vbm.run(["clonemedium", "disk", base.vdi, disk, "--format", "VDI"], { timeoutMs: 60 * 60_000 });
-      await vbm.run(["closemedium", "disk", base.vdi]);
-    });
+    await cloneBaseVdi({ deps: this.deps, vbm, base, disk, signal: ctx.signal });
     const imageMb = Math.ceil(base.sizeBytes / (1024 * 1024));
-    if (this.cfg.diskSizeMb > imageMb) {
-      await vbm.run(["modifymedium", "disk", disk, "--resize", String(this.cfg.diskSizeMb)]);
-    } else if (this.cfg.diskSizeMb < imageMb) {
-      ctx.log(`The image is already ${imageMb} MB, more than --virtualbox-disk-size ${this.cfg.diskSizeMb}: keeping ${imageMb} MB.`);
+    if (this.settings.diskSizeMb > imageMb) {
+      await vbm.run(["modifymedium", "disk", disk, "--resize", String(this.settings.diskSizeMb)]);
+    } else if (this.settings.diskSizeMb < imageMb) {
+      ctx.log(`The image is already ${imageMb} MB, more than --virtualbox-disk-size ${this.settings.diskSizeMb}: keeping ${imageMb} MB.`);
     }
 
     ctx.log("Creating the VirtualBox VM...");
@@ -391,7 +231,7 @@ export class VirtualBoxDriver implements Driver {
       "modifyvm", name,
       "--firmware", "bios",
       "--cpus", String(this.cpus()),
-      "--memory", String(this.cfg.memory),
+      "--memory", String(this.settings.memory),
       "--acpi", "on",
       "--ioapic", "on",
       "--rtcuseutc", "on",
@@ -411,11 +251,11 @@ export class VirtualBoxDriver implements Driver {
     await vbm.run([
       "modifyvm", name,
       "--nic1", "nat",
-      "--nictype1", this.cfg.natNicType,
+      "--nictype1", this.settings.natNicType,
       "--cableconnected1", "on",
-      "--macaddress1", this.cfg.natMac,
-      "--natdnshostresolver1", this.cfg.hostDnsResolver ? "on" : "off",
-      "--natdnsproxy1", this.cfg.noDnsProxy ? "off" : "on",
+      "--macaddress1", this.settings.natMac,
+      "--natdnshostresolver1", this.settings.hostDnsResolver ? "on" : "off",
+      "--natdnsproxy1", this.settings.noDnsProxy ? "off" : "on",
     ]);
     await vbm.run(["storagectl", name, "--name", CONTROLLER, "--add", "sata", "--controller", "IntelAHCI", "--portcount", "2", "--hostiocache", "on", "--bootable", "on"]);
     await vbm.run(["storageattach", name, "--storagectl", CONTROLLER, "--port", "0", "--device", "0", "--type", "hdd", "--medium", disk]);
@@ -429,7 +269,7 @@ export class VirtualBoxDriver implements Driver {
 
   /** The guest's SSH host key, known since the seed was written: pinned before first contact. */
   expectedHostKey(): string | undefined {
-    return this.cfg.hostKey === "" ? undefined : this.cfg.hostKey;
+    return this.settings.hostKey === "" ? undefined : this.settings.hostKey;
   }
 
   // ------------------------------------------------------------------ start and the network
@@ -446,27 +286,30 @@ export class VirtualBoxDriver implements Driver {
     if (vmState === "paused") {
       await vbm.run(["controlvm", name, "resume"]);
     } else {
-      if (vmState === "poweroff" || vmState === "aborted") {
-        const iface = await this.ensureHostOnlyNetwork(ctx);
+      if (isPoweredOff(vmState)) {
+        const iface = await ensureHostOnlyNetwork(vbm, ctx, this.cidr(), { noDhcp: this.settings.hostOnlyNoDhcp, sleep: (ms, what) => this.deps.sleep(ms, ctx.signal, what) });
         await vbm.run([
           "modifyvm", name,
           "--nic2", "hostonly",
-          "--nictype2", this.cfg.hostOnlyNicType,
-          "--nicpromisc2", this.cfg.hostOnlyNicPromisc,
+          "--nictype2", this.settings.hostOnlyNicType,
+          "--nicpromisc2", this.settings.hostOnlyNicPromisc,
           "--hostonlyadapter2", iface,
           "--cableconnected2", "on",
-          "--macaddress2", this.cfg.hostOnlyMac,
+          "--macaddress2", this.settings.hostOnlyMac,
         ]);
-        this.cfg.hostOnlyInterface = iface;
-        await this.ensureSshForward(ctx, info);
+        this.settings = { ...this.settings, hostOnlyInterface: iface };
+        const sshPort = await this.ensureSshForward(ctx, info);
+        this.settings = { ...this.settings, sshPort };
       } else if (vmState !== "saved") {
         throw new MachineStateError(`Machine "${name}" is ${vmState} in VirtualBox; it can be started only when powered off, saved or paused`);
       }
       ctx.log("Starting the VM...");
-      const r = await vbm.tryRun(["startvm", name, "--type", this.cfg.uiType], { timeoutMs: 5 * 60_000 });
-      if (!r.ok) throw this.startError(new VBoxManageError(["startvm", name, "--type", this.cfg.uiType], r.stderr, r.exitCode));
+      const r = await vbm.tryRun(["startvm", name, "--type", this.settings.uiType], { timeoutMs: 5 * 60_000 });
+      if (!r.ok) throw this.startError(new VBoxManageError(["startvm", name, "--type", this.settings.uiType], r.stderr, r.exitCode));
     }
-    await this.waitForAddress(ctx);
+    const ipAddress = await this.waitForAddress(ctx);
+    this.settings = { ...this.settings, ipAddress };
+    await this.mountShares(ctx);
   }
 
   private startError(err: VBoxManageError): TsmError {
@@ -483,99 +326,35 @@ export class VirtualBoxDriver implements Driver {
     return new TsmError("VM_START_FAILED", `Unable to start the VM: ${err.message}`, { cause: err, details: [...err.details, ...(last ? [`Details: ${last}`] : [])] });
   }
 
-  /**
-   * The host-only adapter with our address (reused, never duplicated), created and
-   * configured if missing, and its DHCP server (added or corrected).
-   */
-  private async ensureHostOnlyNetwork(ctx: OpContext): Promise<string> {
+  /** The NAT forward 127.0.0.1:<port> -> 22 (the stored port while it is free, else a free one); returns the port. */
+  private async ensureSshForward(ctx: OpContext, info: Map<string, string>): Promise<number> {
     const vbm = this.vbm(ctx);
-    const cidr = this.cidr();
-    let ifs = parseHostOnlyIfs(await vbm.run(["list", "hostonlyifs"]));
-    const mine = ifs.filter((i) => i.ip === cidr.ip && prefixOfMask(i.netmask) === cidr.prefix);
-    if (mine.length > 1) throw new TsmError("VBOX_HOSTONLY_DUPLICATE", `VirtualBox has several host-only adapters with the address ${cidr.ip}: ${mine.map((i) => i.name).join(", ")}; remove the extra ones`);
-    let iface = mine[0]?.name;
-    if (iface === undefined) {
-      ctx.log(`Creating a host-only network for ${cidr.ip}/${cidr.prefix}...`);
-      const out = await vbm.run(["hostonlyif", "create"]);
-      iface = parseHostOnlyIfCreate(out);
-      if (!iface) throw new TsmError("VBOX_HOSTONLY_CREATE", `VBoxManage hostonlyif create did not name the new adapter: ${out.trim()}`);
-      // Docker Machine saw new adapters appear late on Windows: wait until VirtualBox lists it.
-      for (let i = 0; ; i++) {
-        ifs = parseHostOnlyIfs(await vbm.run(["list", "hostonlyifs"]));
-        if (ifs.some((x) => x.name === iface)) break;
-        if (i >= 10) throw new TsmError("VBOX_HOSTONLY_CREATE", `The host-only adapter ${iface} we just created is not visible; try again, or restart VirtualBox's service`);
-        await this.deps.sleep(1000);
-      }
-      const r = await vbm.tryRun(["hostonlyif", "ipconfig", iface, `--ip=${cidr.ip}`, `--netmask=${cidr.netmask}`]);
-      if (!r.ok) {
-        if (/E_ACCESSDENIED/.test(r.stderr)) {
-          throw new TsmError(
-            "VBOX_HOSTONLY_RANGE",
-            `VirtualBox refused the address ${cidr.ip}/${cidr.prefix} for ${iface} (E_ACCESSDENIED): host-only addresses must lie in 192.168.56.0/21 unless ${NETWORKS_CONF} allows more`,
-            { details: errorDetails(r.stderr) },
-          );
-        }
-        throw new VBoxManageError(["hostonlyif", "ipconfig", iface, `--ip=${cidr.ip}`, `--netmask=${cidr.netmask}`], r.stderr, r.exitCode);
-      }
-    }
-    await this.ensureDhcp(ctx, iface);
-    return iface;
-  }
-
-  private async ensureDhcp(ctx: OpContext, iface: string): Promise<void> {
-    const vbm = this.vbm(ctx);
-    const cidr = this.cidr();
-    const plan = dhcpPlan(cidr);
-    const netName = `HostInterfaceNetworking-${iface}`;
-    const existing = parseDhcpServers(await vbm.run(["list", "dhcpservers"])).find((d) => d.networkName === netName);
-    const enable = this.cfg.hostOnlyNoDhcp ? "--disable" : "--enable";
-    const settings = [`--server-ip=${plan.serverIp}`, `--netmask=${plan.netmask}`, `--lower-ip=${plan.lowerIp}`, `--upper-ip=${plan.upperIp}`, enable];
-    if (!existing) {
-      await vbm.run(["dhcpserver", "add", `--interface=${iface}`, ...settings]);
-      return;
-    }
-    const same =
-      existing.ip === plan.serverIp &&
-      existing.netmask === plan.netmask &&
-      existing.lowerIp === plan.lowerIp &&
-      existing.upperIp === plan.upperIp &&
-      existing.enabled === !this.cfg.hostOnlyNoDhcp;
-    // Another machine's settings for this adapter are kept when they serve our range.
-    const usable = existing.enabled && !this.cfg.hostOnlyNoDhcp && existing.netmask === plan.netmask && inRange(existing, cidr);
-    if (!same && !usable) await vbm.run(["dhcpserver", "modify", `--interface=${iface}`, ...settings]);
-  }
-
-  private async ensureSshForward(ctx: OpContext, info: Map<string, string>): Promise<void> {
-    const vbm = this.vbm(ctx);
-    let port = this.cfg.sshPort;
+    let port = this.settings.sshPort;
     if (port === 0 || !(await this.deps.isLocalPortFree(port))) port = (await this.deps.freeLocalPorts(1))[0] ?? 0;
     const rule = natRules(info).find((r) => r.name === SSH_RULE);
-    if (rule && rule.hostPort === port && rule.hostIp === "127.0.0.1" && rule.guestPort === 22) {
-      this.cfg.sshPort = port;
-      return;
-    }
+    if (rule && rule.hostPort === port && rule.hostIp === "127.0.0.1" && rule.guestPort === 22) return port;
     if (rule) await vbm.run(["modifyvm", this.vmName, "--natpf1", "delete", SSH_RULE]);
     await vbm.run(["modifyvm", this.vmName, "--natpf1", `${SSH_RULE},tcp,127.0.0.1,${port},,22`]);
-    this.cfg.sshPort = port;
+    return port;
   }
 
-  /** Waits for SSH through the NAT forward, then reads NIC2's address; updates the config. */
-  private async waitForAddress(ctx: OpContext): Promise<void> {
+  /** Waits for SSH through the NAT forward, then reads NIC2's address and returns it. */
+  private async waitForAddress(ctx: OpContext): Promise<string> {
     const name = this.vmName;
     const timeoutMs = sshTimeoutMs(this.host.env);
     const started = Date.now();
     ctx.log("Waiting for SSH...");
     await this.deps.waitForSshBanner({
       host: "127.0.0.1",
-      port: this.cfg.sshPort,
+      port: this.settings.sshPort,
       timeoutMs,
       signal: ctx.signal,
-      what: `"${name}" (127.0.0.1:${this.cfg.sshPort})`,
+      what: `"${name}" (127.0.0.1:${this.settings.sshPort})`,
       alive: async () => {
         const s = await this.vmState(ctx);
         if (s === "running" || s === "starting") return true;
         const vtx = vtxProblem(this.deps.readFile(this.vmLogPath()) ?? "");
-        if (vtx && !this.cfg.noVtxCheck) throw new TsmError("VTX_UNAVAILABLE", `"${name}" stopped at boot: ${vtx}. Enable VT-x/AMD-V in the BIOS/UEFI settings or turn off other hypervisors`);
+        if (vtx && !this.settings.noVtxCheck) throw new TsmError("VTX_UNAVAILABLE", `"${name}" stopped at boot: ${vtx}. Enable VT-x/AMD-V in the BIOS/UEFI settings or turn off other hypervisors`);
         return false;
       },
     });
@@ -593,31 +372,29 @@ export class VirtualBoxDriver implements Driver {
           ip = await this.host.withRemote(ctx, async (remote) => {
             const r = await remote.run("ip -o link show; echo @@; ip -o -4 addr show");
             const [link = "", addr = ""] = r.stdout.split("@@");
-            return ipv4ForMac(link, addr, this.cfg.hostOnlyMac);
+            return ipv4ForMac(link, addr, this.settings.hostOnlyMac);
           });
-          if (!inNet(ip)) last = ip ? `the host-only NIC has ${ip}, outside ${cidr.network}/${cidr.prefix}` : "the host-only NIC has no IPv4 address yet";
+          if (!inNet(ip)) last = ip ? `the host-only NIC has ${ip}, outside ${networkOf(cidr)}` : "the host-only NIC has no IPv4 address yet";
         } catch (err) {
           if (isTsmError(err) && /HOST_KEY/.test(err.code)) throw err;
           last = (err as Error).message;
         }
       }
       if (inNet(ip)) {
-        if (this.cfg.ipAddress !== "" && this.cfg.ipAddress !== ip) ctx.log(`The address of "${name}" changed from ${this.cfg.ipAddress} to ${ip}.`);
-        this.cfg.ipAddress = ip;
-        break;
+        if (this.settings.ipAddress !== "" && this.settings.ipAddress !== ip) ctx.log(`The address of "${name}" changed from ${this.settings.ipAddress} to ${ip}.`);
+        return ip;
       }
       if (Date.now() >= deadline) {
-        throw new TsmError("NO_ADDRESS", `"${name}" got no address on the host-only network ${cidr.network}/${cidr.prefix} (${this.cfg.hostOnlyInterface}) within ${Math.round(timeoutMs / 1000)} s: ${last}`, {
+        throw new TsmError("NO_ADDRESS", `"${name}" got no address on the host-only network ${networkOf(cidr)} (${this.settings.hostOnlyInterface}) within ${Math.round(timeoutMs / 1000)} s: ${last}`, {
           details: [
-            this.cfg.hostOnlyNoDhcp
+            this.settings.hostOnlyNoDhcp
               ? "The host-only DHCP server is disabled (--virtualbox-hostonly-no-dhcp): the guest needs its own address."
-              : `Check the DHCP server of ${this.cfg.hostOnlyInterface} (VBoxManage list dhcpservers) and the guest's console log ${path.join(this.host.machineDir, CONSOLE_LOG)}.`,
+              : `Check the DHCP server of ${this.settings.hostOnlyInterface} (VBoxManage list dhcpservers) and the guest's console log ${path.join(this.host.machineDir, CONSOLE_LOG)}.`,
           ],
         });
       }
-      await this.deps.sleep(2000);
+      await this.deps.sleep(2000, ctx.signal, `waiting for the address of "${name}"`);
     }
-    await this.mountShares(ctx);
   }
 
   /** Mounts the shared folders at /<name> as boot2docker's automounter did; a failure only warns. */
@@ -647,8 +424,8 @@ export class VirtualBoxDriver implements Driver {
   }
 
   async getIp(): Promise<string> {
-    if (this.cfg.ipAddress === "") throw new MachineStateError(`Machine "${this.vmName}" has no address yet: start it with "tsm start ${this.vmName}"`);
-    return this.cfg.ipAddress;
+    if (this.settings.ipAddress === "") throw new MachineStateError(`Machine "${this.vmName}" has no address yet: start it with "tsm start ${this.vmName}"`);
+    return this.settings.ipAddress;
   }
 
   async getUrl(): Promise<string> {
@@ -656,8 +433,8 @@ export class VirtualBoxDriver implements Driver {
   }
 
   async getSshEndpoint(): Promise<SshEndpoint> {
-    if (this.cfg.sshPort === 0) throw new MachineStateError(`Machine "${this.vmName}" has no SSH port yet: start it with "tsm start ${this.vmName}"`);
-    return { host: "127.0.0.1", port: this.cfg.sshPort, user: SSH_USER, privateKeyPath: path.join(this.host.machineDir, "id_ed25519") };
+    if (this.settings.sshPort === 0) throw new MachineStateError(`Machine "${this.vmName}" has no SSH port yet: start it with "tsm start ${this.vmName}"`);
+    return { host: "127.0.0.1", port: this.settings.sshPort, user: SSH_USER, privateKeyPath: this.keyPath() };
   }
 
   async start(ctx: OpContext): Promise<void> {
@@ -667,42 +444,47 @@ export class VirtualBoxDriver implements Driver {
   async stop(ctx: OpContext): Promise<void> {
     const vbm = this.vbm(ctx);
     const name = this.vmName;
-    let s = await this.vmState(ctx);
-    if (s === "poweroff" || s === "aborted" || s === "saved") return;
+    const s = await this.vmState(ctx);
+    if (isPoweredOff(s) || s === "saved") return;
     if (s === "paused") await vbm.run(["controlvm", name, "resume"]);
     ctx.log("Stopping the VM (ACPI power button)...");
     await vbm.run(["controlvm", name, "acpipowerbutton"]);
     const limit = stopTimeoutMs(this.host.env);
     const deadline = Date.now() + limit;
-    for (;;) {
-      s = await this.vmState(ctx);
-      if (s === "poweroff" || s === "aborted") return;
-      if (Date.now() >= deadline) break;
-      throwIfAborted(ctx.signal, `stopping "${name}"`);
-      await this.deps.sleep(1000);
-    }
+    if (await this.poweredOff(ctx, { intervalMs: 1000, giveUp: () => Date.now() >= deadline, what: `stopping "${name}"` })) return;
     ctx.log(`"${name}" did not power off within ${Math.round(limit / 1000)} s of the ACPI power button: powering it off.`);
     await this.powerOff(ctx);
   }
 
+  /**
+   * Polls VirtualBox until the VM is powered off: true when it is, false when `giveUp` (asked
+   * after each check, with the number of checks before it) says to stop waiting.
+   */
+  private async poweredOff(ctx: OpContext, o: { intervalMs: number; giveUp: (checks: number) => boolean; what: string }): Promise<boolean> {
+    for (let i = 0; ; i++) {
+      if (isPoweredOff(await this.vmState(ctx))) return true;
+      if (o.giveUp(i)) return false;
+      await this.deps.sleep(o.intervalMs, ctx.signal, o.what);
+    }
+  }
+
+  /** Pulls the plug and waits (up to 30 checks, half a second apart) until VirtualBox says it is off. */
   private async powerOff(ctx: OpContext): Promise<void> {
     await this.vbm(ctx).run(["controlvm", this.vmName, "poweroff"]);
-    for (let i = 0; i < 30; i++) {
-      const s = await this.vmState(ctx);
-      if (s === "poweroff" || s === "aborted") return;
-      await this.deps.sleep(500);
-    }
+    if (await this.poweredOff(ctx, { intervalMs: 500, giveUp: (i) => i >= 29, what: `powering off "${this.vmName}"` })) return;
     throw new TsmError("VBOX_POWEROFF", `"${this.vmName}" did not power off`);
+  }
+
+  /** A VM in state `s` brought to rest: a saved state is discarded, a running (or paused) VM powered off. */
+  private async bringDown(ctx: OpContext, s: string): Promise<void> {
+    if (s === "saved") await this.vbm(ctx).run(["discardstate", this.vmName]);
+    else if (!isPoweredOff(s)) await this.powerOff(ctx);
   }
 
   async kill(ctx: OpContext): Promise<void> {
     const s = await this.vmState(ctx);
-    if (s === "poweroff" || s === "aborted") throw new MachineStateError(`Machine "${this.vmName}" is already stopped.`);
-    if (s === "saved") {
-      await this.vbm(ctx).run(["discardstate", this.vmName]);
-      return;
-    }
-    await this.powerOff(ctx);
+    if (isPoweredOff(s)) throw new MachineStateError(`Machine "${this.vmName}" is already stopped.`);
+    await this.bringDown(ctx, s);
   }
 
   async restart(ctx: OpContext): Promise<void> {
@@ -715,9 +497,7 @@ export class VirtualBoxDriver implements Driver {
     const name = this.vmName;
     const info = await this.vmInfo(ctx);
     if (info) {
-      const s = info.get("VMState") ?? "";
-      if (s === "saved") await vbm.run(["discardstate", name]);
-      else if (s !== "poweroff" && s !== "aborted") await this.powerOff(ctx);
+      await this.bringDown(ctx, info.get("VMState") ?? "");
       // --delete removes the VM's settings, logs and its hard disks (disk.vdi, closed and deleted).
       await vbm.run(["unregistervm", name, "--delete"]);
     }
@@ -736,60 +516,43 @@ export class VirtualBoxDriver implements Driver {
   }
 
   config(): Record<string, unknown> {
-    return { ...this.cfg };
+    return { ...this.settings };
   }
 
   inspectView(): Record<string, unknown> {
-    return {
-      IPAddress: this.cfg.ipAddress,
-      MachineName: this.vmName,
-      SSHUser: SSH_USER,
-      SSHPort: this.cfg.sshPort,
-      SSHKeyPath: path.join(this.host.machineDir, "id_ed25519"),
-      StorePath: this.host.storeRoot,
-      SwarmMaster: false,
-      SwarmHost: "",
-      SwarmDiscovery: "",
-      VBoxManager: {},
-      HostInterfaces: {},
-      CPU: this.cfg.cpuCount,
-      Memory: this.cfg.memory,
-      DiskSize: this.cfg.diskSizeMb,
-      NatNicType: this.cfg.natNicType,
-      ImageURL: this.cfg.imageUrl,
-      HostOnlyCIDR: this.cfg.hostOnlyCidr,
-      HostOnlyNicType: this.cfg.hostOnlyNicType,
-      HostOnlyPromiscMode: this.cfg.hostOnlyNicPromisc,
-      HostOnlyNoDHCP: this.cfg.hostOnlyNoDhcp,
-      HostOnlyInterface: this.cfg.hostOnlyInterface,
-      UIType: this.cfg.uiType,
-      NoShare: this.cfg.noShare,
-      ShareFolder: this.cfg.shareFolder,
-      DNSProxy: !this.cfg.noDnsProxy,
-      NoVTXCheck: this.cfg.noVtxCheck,
-      HostDNSResolver: this.cfg.hostDnsResolver,
-    };
+    const s = this.settings;
+    return baseDriverView(
+      { ipAddress: s.ipAddress, machineName: this.vmName, sshUser: SSH_USER, sshPort: s.sshPort, sshKeyPath: this.keyPath(), storePath: this.host.storeRoot },
+      {
+        VBoxManager: {},
+        HostInterfaces: {},
+        CPU: s.cpuCount,
+        Memory: s.memory,
+        DiskSize: s.diskSizeMb,
+        NatNicType: s.natNicType,
+        ImageURL: s.imageUrl,
+        HostOnlyCIDR: s.hostOnlyCidr,
+        HostOnlyNicType: s.hostOnlyNicType,
+        HostOnlyPromiscMode: s.hostOnlyNicPromisc,
+        HostOnlyNoDHCP: s.hostOnlyNoDhcp,
+        HostOnlyInterface: s.hostOnlyInterface,
+        UIType: s.uiType,
+        NoShare: s.noShare,
+        ShareFolder: s.shareFolder,
+        DNSProxy: !s.noDnsProxy,
+        NoVTXCheck: s.noVtxCheck,
+        HostDNSResolver: s.hostDnsResolver,
+      },
+    );
   }
+}
+
+/** VirtualBox's states of a VM that is not running: shut down, or its process gone (`aborted`). */
+function isPoweredOff(vmState: string): boolean {
+  return vmState === "poweroff" || vmState === "aborted";
 }
 
 /** /proc/cpuinfo lists the `vmx` (Intel VT-x) or `svm` (AMD-V) flag when the CPU offers it. */
 export function hasHardwareVirtualization(cpuinfo: string): boolean {
   return /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo);
-}
-
-function errorDetails(stderr: string): string[] {
-  return stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-}
-
-function inRange(d: { lowerIp: string; upperIp: string; ip: string }, cidr: Cidr): boolean {
-  try {
-    const net = ipToInt(cidr.network);
-    const bcast = ipToInt(cidr.broadcast);
-    const lo = ipToInt(d.lowerIp);
-    const hi = ipToInt(d.upperIp);
-    const host = ipToInt(cidr.ip);
-    return lo > net && hi < bcast && lo <= hi && (host < lo || host > hi) && ipToInt(d.ip) > net && ipToInt(d.ip) < bcast;
-  } catch {
-    return false;
-  }
 }

@@ -1,6 +1,7 @@
 /**
  * Host-only networking arithmetic, kept pure for tests: the CIDR flag, the address range
- * VirtualBox allows, the DHCP server's plan, collisions with host networks, and NIC MACs.
+ * VirtualBox allows, the DHCP server's plan, and collisions with host networks. What
+ * VirtualBox is asked and told about the network is hostonly.ts's; NIC MACs are mac.ts's.
  *
  * VirtualBox 6.1.28 and later (Linux, macOS, Solaris hosts) only let host-only adapters have
  * addresses in 192.168.56.0/21 unless /etc/vbox/networks.conf lists more ranges (manual §6.7
@@ -54,6 +55,16 @@ export function parseCidr(text: string): Cidr | undefined {
   const mask = maskOf(prefix);
   const net = (ip & mask) >>> 0;
   return { ip: intToIp(ip), prefix, netmask: intToIp(mask), network: intToIp(net), broadcast: intToIp((net | ~mask) >>> 0) };
+}
+
+/** The network of `c` as `a.b.c.0/n`, as messages name it. */
+export function networkOf(c: Cidr): string {
+  return `${c.network}/${c.prefix}`;
+}
+
+/** `c` as `host/n`, the form --virtualbox-hostonly-cidr takes. */
+export function hostCidrOf(c: Cidr): string {
+  return `${c.ip}/${c.prefix}`;
 }
 
 export function prefixOfMask(mask: string): number | undefined {
@@ -147,6 +158,24 @@ export function dhcpPlan(cidr: Cidr): DhcpPlan {
   }
   if (server >= lower && server <= upper) lower = server + 1;
   return { serverIp: intToIp(server), netmask: cidr.netmask, lowerIp: intToIp(lower), upperIp: intToIp(upper) };
+}
+
+/**
+ * Does an existing DHCP server's range serve the network of `cidr`? Its server address and
+ * its range lie inside the network (not on the network or broadcast address), and the
+ * host's own address is not leased.
+ */
+export function dhcpRangeServes(d: { ip: string; lowerIp: string; upperIp: string }, cidr: Cidr): boolean {
+  try {
+    const net = ipToInt(cidr.network);
+    const bcast = ipToInt(cidr.broadcast);
+    const lo = ipToInt(d.lowerIp);
+    const hi = ipToInt(d.upperIp);
+    const host = ipToInt(cidr.ip);
+    return lo > net && hi < bcast && lo <= hi && (host < lo || host > hi) && ipToInt(d.ip) > net && ipToInt(d.ip) < bcast;
+  } catch {
+    return false;
+  }
 }
 
 /** A host interface address, as os.networkInterfaces() gives it. */

@@ -13,6 +13,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Exec } from "../../src/exec/exec.js";
+import { sleep } from "../../src/model/abort.js";
 import { TsmError } from "../../src/model/errors.js";
 
 export const VBOXMANAGE_NOT_FOUND = "VBoxManage not found. Make sure VirtualBox is installed and VBoxManage is in the path";
@@ -103,7 +104,8 @@ export interface VBoxManageOptions {
   retryMs?: number;
   debug?: (line: string) => void;
   signal?: AbortSignal;
-  sleep?: (ms: number) => Promise<void>;
+  /** The wait between retries (default: model/abort.ts's sleep on `signal`); `what` names it in the interrupt message. */
+  sleep?: (ms: number, what: string) => Promise<void>;
 }
 
 export interface VBoxManage {
@@ -115,7 +117,7 @@ export interface VBoxManage {
 }
 
 export function vboxManage(o: VBoxManageOptions): VBoxManage {
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pause = o.sleep ?? ((ms: number, what: string) => sleep(ms, o.signal, what));
   const once = async (args: readonly string[], timeoutMs?: number) => {
     o.debug?.(`VBoxManage ${args.join(" ")}`);
     const r = await o.exec(o.bin, args, { reject: false, signal: o.signal, timeoutMs: timeoutMs ?? 10 * 60_000 });
@@ -134,7 +136,7 @@ export function vboxManage(o: VBoxManageOptions): VBoxManage {
         const r = await once(args, opts.timeoutMs);
         if (r.ok) return r.stdout;
         if (opts.retry !== false && isTransient(r.stderr) && Date.now() + wait < deadline && !o.signal?.aborted) {
-          await sleep(wait);
+          await pause(wait, `retrying VBoxManage ${args[0] ?? ""}`);
           wait = Math.min(wait * 2, 1000);
           continue;
         }

@@ -8,7 +8,7 @@
 import type { Exec, ExecResult } from "../../../src/exec/exec.js";
 import type { DriverHost, OpContext } from "../../../src/model/driver.js";
 import type { Remote } from "../../../src/provision/remote.js";
-import type { VBoxDeps } from "../../../drivers/virtualbox/driver.js";
+import type { VBoxDeps } from "../../../drivers/virtualbox/deps.js";
 
 export const BIN = "/usr/bin/VBoxManage";
 export const STORE = "/store";

@@ -8,8 +8,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { VirtualBoxDriver } from "../../../drivers/virtualbox/driver.js";
-import { settingsFromFlags } from "../../../drivers/virtualbox/index.js";
+import { settingsFromFlags } from "../../../drivers/virtualbox/settings.js";
 import { machineMac } from "../../../drivers/virtualbox/mac.js";
+import { sleep } from "../../../src/model/abort.js";
+import { ExitCode } from "../../../src/model/errors.js";
 import { ctx, FakeVBox, fakeDeps, fakeHost, STORE } from "./fake-vbox.js";
 
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "golden");
@@ -90,6 +92,32 @@ describe("virtualbox driver: exact VBoxManage calls", () => {
     expect(lines.join("\n")).toMatch(/did not power off within .* powering it off/);
   });
 
+  it("kill: Ctrl-C while waiting for the VM to power off ends the wait with the interrupt error (exit 130)", async () => {
+    const fake = new FakeVBox();
+    withNetwork(fake, "running");
+    const real = fake.exec;
+    fake.exec = async (file, args, o) => {
+      if (args[1] === "vb1" && args[2] === "poweroff") {
+        fake.calls.push([...args]);
+        return { stdout: "", stderr: "", exitCode: 0 }; // the VM stays up
+      }
+      return real(file, args, o);
+    };
+    const ac = new AbortController();
+    const waits: string[] = [];
+    const deps = fakeDeps({
+      sleep: (ms, signal, what) => {
+        waits.push(what);
+        ac.abort(); // Ctrl-C during the first wait
+        return sleep(ms, signal, what);
+      },
+    });
+    const { config } = settingsFromFlags({});
+    const d = new VirtualBoxDriver({ ...config, ...createdConfig() }, { ...fakeHost(fake), exec: fake.exec }, deps);
+    await expect(d.kill({ ...ctx(), signal: ac.signal })).rejects.toMatchObject({ code: "INTERRUPTED", exitCode: ExitCode.interrupted, message: 'Interrupted while powering off "vb1"' });
+    expect(waits).toEqual(['powering off "vb1"']);
+  });
+
   it("kill: power off", async () => {
     const fake = new FakeVBox();
     withNetwork(fake, "running");
@@ -117,6 +145,62 @@ describe("virtualbox driver: exact VBoxManage calls", () => {
     const fake = new FakeVBox();
     await driverFor(fake, {}, createdConfig()).remove(ctx());
     expect(fake.transcript()).toBe("VBoxManage showvminfo vb1 --machinereadable\nVBoxManage list hdds\nVBoxManage list dvds\n");
+  });
+
+  it("create and start replace the settings whole, never change them in place", async () => {
+    const fake = new FakeVBox();
+    const { config } = settingsFromFlags({});
+    const given = Object.freeze({ ...config });
+    const d = new VirtualBoxDriver(given, fakeHost(fake), fakeDeps());
+    await d.preCreateCheck(ctx());
+    const before = d.config();
+    await d.create(ctx());
+    const after = d.config();
+    expect(given).toEqual(config);
+    expect(before).toEqual({ ...config });
+    expect(after).toMatchObject({ sshPort: 42222, ipAddress: "192.168.59.101", hostOnlyInterface: "vboxnet0", natMac: machineMac(STORE, "vb1", 1), hostKey: "ssh-ed25519 SHA256:fakehostkey" });
+    await d.stop(ctx());
+    await d.start(ctx());
+    expect(after).toEqual(d.config());
+  });
+
+  it("inspect: Docker Machine's base Driver fields, then the virtualbox fields, in Docker Machine's order", async () => {
+    const d = driverFor(new FakeVBox(), {}, createdConfig());
+    expect(JSON.stringify(d.inspectView(), null, 1)).toBe(
+      JSON.stringify(
+        {
+          IPAddress: "192.168.59.101",
+          MachineName: "vb1",
+          SSHUser: "docker",
+          SSHPort: 42222,
+          SSHKeyPath: "/store/machines/vb1/id_ed25519",
+          StorePath: "/store",
+          SwarmMaster: false,
+          SwarmHost: "",
+          SwarmDiscovery: "",
+          VBoxManager: {},
+          HostInterfaces: {},
+          CPU: 1,
+          Memory: 1024,
+          DiskSize: 20000,
+          NatNicType: "82540EM",
+          ImageURL: "https://cloud.debian.org/images/cloud/trixie/latest/debian-13-generic-amd64.raw",
+          HostOnlyCIDR: "192.168.59.1/24",
+          HostOnlyNicType: "82540EM",
+          HostOnlyPromiscMode: "deny",
+          HostOnlyNoDHCP: false,
+          HostOnlyInterface: "vboxnet0",
+          UIType: "headless",
+          NoShare: false,
+          ShareFolder: "",
+          DNSProxy: true,
+          NoVTXCheck: false,
+          HostDNSResolver: false,
+        },
+        null,
+        1,
+      ),
+    );
   });
 
   it("flags reach the VM: memory, CPUs, NIC types, promiscuous mode, DNS, UI type, no share", async () => {

@@ -10,7 +10,7 @@ import {
 } from "../../../drivers/virtualbox/network.js";
 import { colonMac, machineMac } from "../../../drivers/virtualbox/mac.js";
 import { hasHardwareVirtualization } from "../../../drivers/virtualbox/driver.js";
-import { settingsFromFlags } from "../../../drivers/virtualbox/index.js";
+import { settingsFromFlags } from "../../../drivers/virtualbox/settings.js";
 
 describe("host-only network arithmetic", () => {
   it("the default CIDR lies in 192.168.56.0/21, the range VirtualBox 6.1.28+ allows", () => {
