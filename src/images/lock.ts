@@ -21,6 +21,8 @@ export function withCacheLock<T>(cacheDir: string, name: string, signal: AbortSi
   return withLock(path.join(cacheDir, "locks"), name, fn, {
     signal,
     waitMs: Infinity,
+    // Said at once: a download may keep the waiter a long time, and the message says what it is.
+    noticeMs: 0,
     what: "another tsm process to finish with the image cache",
     lockFailure: (lockfile, err) => new TsmError("IMAGE_CACHE_LOCK", `Cannot lock the image cache (${lockfile}): ${(err as Error).message}`, { cause: err }),
     ...(onWait ? { onWait } : {}),

@@ -34,13 +34,23 @@ import path from "node:path";
 import { abortError, sleep } from "../model/abort.js";
 import { TsmError } from "../model/errors.js";
 
+/** What a waiter is told, once, after waiting `noticeMs`. */
+export interface LockWait {
+  /** "Waiting for <what>, held by <command> (pid <pid>)..." */
+  readonly message: string;
+  /** The holder as its lock names it; undefined for a lock of an older tsm or one being written. */
+  readonly holder: LockHolder | undefined;
+}
+
 export interface LockOptions {
   /** Aborting stops the wait at once (InterruptedError, or the signal's TsmError reason). */
   signal?: AbortSignal;
   /** How long to wait for another holder before giving up with LOCKED; default 120 s. Infinity waits until aborted. */
   waitMs?: number;
-  /** Called once, when another holder makes us wait. */
-  onWait?: () => void;
+  /** Called once, when another holder has made us wait `noticeMs`: what we wait for and who holds it. */
+  onWait?: (wait: LockWait) => void;
+  /** How long a wait lasts before `onWait` is called; default 1 s (0: as soon as the lock is found held). */
+  noticeMs?: number;
   /** Turns a failure to take the lock (other than it being held) into tsm's error; default a STORE error naming the file. */
   lockFailure?: (lockfile: string, err: unknown) => unknown;
   /** What the waiter waits for, in messages ("waiting for <what>"). */
@@ -74,6 +84,7 @@ export async function withLock<T>(locksDir: string, lockName: string, fn: () => 
   const fail = (err: unknown): unknown =>
     options.lockFailure ? options.lockFailure(file, err) : new TsmError("STORE", `Cannot lock ${file}: ${(err as Error).message}`, { cause: err });
   const waitMs = options.waitMs ?? 120_000;
+  const noticeMs = options.noticeMs ?? 1_000;
   const what = options.what ?? `another tsm process (lock ${lockName})`;
   const me = selfIdentity();
   const holder: LockHolder = {
@@ -113,11 +124,13 @@ export async function withLock<T>(locksDir: string, lockName: string, fn: () => 
     }
     const waited = Date.now() - started;
     if (waited >= waitMs) throw new TsmError("LOCKED", timeoutMessage(what, waited, file, seen, me));
-    if (!noticed) {
+    if (!noticed && waited >= noticeMs) {
       noticed = true;
-      options.onWait?.();
+      options.onWait?.({ message: `Waiting for ${what}, held by ${describeSeen(seen, me)}...`, holder: seen.kind === "held" ? seen.holder : undefined });
     }
-    await sleep(waited < 2_000 ? 15 + Math.random() * 50 : 100 + Math.random() * 150, options.signal, `waiting for ${what}`);
+    const pause = waited < 2_000 ? 15 + Math.random() * 50 : 100 + Math.random() * 150;
+    // Wake up in time for the notice: it comes after a second, not a poll later.
+    await sleep(noticed ? pause : Math.max(1, Math.min(pause, noticeMs - waited)), options.signal, `waiting for ${what}`);
   }
   try {
     return await fn();

@@ -146,6 +146,33 @@ describe("withLock across processes", () => {
     expect(os.hostname()).not.toBe("elsewhere.example");
   });
 
+  it("tells a waiter, after a second, what it waits for and who holds it (issue 11, defect 3)", async () => {
+    const holder = await holdLock("machine-x");
+    const told: { message: string; afterMs: number }[] = [];
+    const started = Date.now();
+    let ran = false;
+    await withLock(dir, "machine-x", async () => void (ran = true), {
+      waitMs: 30_000,
+      what: 'the lock of machine "x"',
+      onWait: (wait) => {
+        told.push({ message: wait.message, afterMs: Date.now() - started });
+        holder.release();
+      },
+    });
+    expect(ran).toBe(true);
+    expect(told.map((t) => t.message)).toEqual([`Waiting for the lock of machine "x", held by tsm create x (pid ${holder.pid})...`]);
+    expect(told[0]!.afterMs).toBeGreaterThanOrEqual(900);
+    expect((await holder.exited).code).toBe(0);
+  });
+
+  it("says nothing when the lock comes free within the second", async () => {
+    const holder = await holdLock("machine-x");
+    setTimeout(() => holder.release(), 100);
+    const told: string[] = [];
+    await withLock(dir, "machine-x", async () => undefined, { onWait: (w) => void told.push(w.message) });
+    expect(told).toEqual([]);
+  });
+
   it("keeps mutual exclusion among processes that race for a dead holder's lock", async () => {
     const holder = await holdLock("machine-x");
     holder.child.kill("SIGKILL");
