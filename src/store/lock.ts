@@ -26,7 +26,9 @@
  * while held) are still honoured: one untouched for 10 s is taken, as those versions did.
  *
  * Store locks live in `<root>/locks/`, not beside the machine directories, so a lock can
- * never be mistaken for a machine (`x.lock` is a valid machine name).
+ * never be mistaken for a machine (`x.lock` is a valid machine name). Lock file names stay far
+ * below the 255-byte limit of file names whatever the lock's name: a long one is shortened
+ * with a hash.
  */
 import { linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -80,7 +82,7 @@ export type HolderState = "alive" | "dead" | "remote";
 
 /** Runs `fn` while holding `<locksDir>/<lockName>.lock`; always releases it. */
 export async function withLock<T>(locksDir: string, lockName: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const file = path.join(locksDir, `${lockName}.lock`);
+  const file = path.join(locksDir, `${await fileSafeName(lockName)}.lock`);
   const fail = (err: unknown): unknown =>
     options.lockFailure ? options.lockFailure(file, err) : new TsmError("STORE", `Cannot lock ${file}: ${(err as Error).message}`, { cause: err });
   const waitMs = options.waitMs ?? 120_000;
@@ -384,4 +386,15 @@ let counter = 0;
 function newNonce(): string {
   counter = (counter + 1) % 36 ** 4;
   return `${process.pid.toString(36)}${Date.now().toString(36)}${counter.toString(36)}${Math.floor(Math.random() * 36 ** 6).toString(36)}`;
+}
+
+/** The longest lock name used as it is: the lock file and its companions (.tmp, .break-) then stay under 255 bytes. */
+const MAX_PLAIN_NAME_BYTES = 160;
+
+/** `lockName` as a file name: itself when short and plain, else a readable prefix and a hash of the whole. */
+async function fileSafeName(lockName: string): Promise<string> {
+  if (Buffer.byteLength(lockName) <= MAX_PLAIN_NAME_BYTES && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(lockName)) return lockName;
+  const { createHash } = await import("node:crypto");
+  const hash = createHash("sha256").update(lockName).digest("hex").slice(0, 32);
+  return `${lockName.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64)}-${hash}`;
 }

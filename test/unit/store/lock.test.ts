@@ -206,6 +206,27 @@ describe("withLock across processes", () => {
   }, 60_000);
 });
 
+describe("lock file names", () => {
+  it("stay within the 255-byte file-name limit, however long the lock's name (issue 11, defect 7)", async () => {
+    const long = `machine-${"a".repeat(300)}`;
+    const seen: string[] = [];
+    await withLock(dir, long, async () => void seen.push(...(await readdir(dir))));
+    expect(seen).toHaveLength(1);
+    expect(Buffer.byteLength(seen[0]!)).toBeLessThanOrEqual(120);
+    expect(seen[0]).toMatch(/^machine-a+-[0-9a-f]{32}\.lock$/);
+    // Two long names that share their beginning are two locks.
+    const other = `machine-${"a".repeat(299)}b`;
+    await withLock(dir, long, async () => {
+      await withLock(dir, other, async () => expect(await readdir(dir)).toHaveLength(2), { waitMs: 1_000 });
+    });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("keep a short plain name as it is", async () => {
+    await withLock(dir, "machine-dev", async () => expect(await readdir(dir)).toEqual(["machine-dev.lock"]));
+  });
+});
+
 describe("withLock and locks left by older tsm versions (proper-lockfile directories)", () => {
   it("takes one whose holder stopped refreshing it, and waits for a fresh one", async () => {
     await mkdir(lockFile("store"));
