@@ -9,7 +9,7 @@ import { mkdir, readFile, readdir, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { withLock } from "../../../src/store/lock.js";
+import { redactCommand, withLock } from "../../../src/store/lock.js";
 import { ROOT, tempDir } from "../../helpers/cli.js";
 
 let bundleDir: string;
@@ -238,5 +238,18 @@ describe("withLock and locks left by older tsm versions (proper-lockfile directo
     await mkdir(lockFile("store"));
     const err = await withLock(dir, "store", async () => undefined, { waitMs: 300 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "LOCKED" });
+  });
+});
+
+describe("the command line a lock records", () => {
+  it("carries no credentials and stays one short line", () => {
+    expect(redactCommand("tsm create -d none --url tcp://h:2376 x")).toBe("tsm create -d none --url tcp://h:2376 x");
+    expect(redactCommand("tsm create --engine-env HTTP_PROXY=http://user:pw@proxy:3128 --engine-env API_TOKEN=abc x")).toBe(
+      "tsm create --engine-env HTTP_PROXY=http://***@proxy:3128 --engine-env API_TOKEN=*** x",
+    );
+    expect(redactCommand("tsm\ncreate\tx")).toBe("tsm create x");
+    const long = redactCommand(`tsm create ${"a".repeat(300)}`);
+    expect(long).toHaveLength(160);
+    expect(long.endsWith("…")).toBe(true);
   });
 });
