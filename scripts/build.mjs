@@ -42,7 +42,7 @@ rmSync(out, { recursive: true, force: true });
 // required from node_modules when first needed; execa, which is ESM-only, is
 // bundled on its own as CommonJS (dist/vendor-execa.cjs). No real import() may
 // remain in the output (see `supported` below).
-const external = ["ssh2", "cpu-features", "node-forge", "write-file-atomic", "proper-lockfile"];
+const external = ["ssh2", "cpu-features", "node-forge", "write-file-atomic"];
 const execaAsVendorFile = {
   name: "execa-as-vendor-file",
   setup(b) {

@@ -44,7 +44,12 @@ export function createSession(deps: SessionDeps, options: SessionOptions): Sessi
   const root = resolveStorageRoot(options.storagePath, { env: deps.env, platform: deps.platform, homedir: os.homedir() });
   return {
     ...deps,
-    store: new FileStore(storePaths(root, deps.platform), deps.drivers),
+    // A lock that keeps us waiting is reported as progress (stderr); our locks show other
+    // processes our command line ("tsm create x", however tsm was started).
+    store: new FileStore(storePaths(root, deps.platform), deps.drivers, {
+      onWait: (message) => deps.progress.note(message),
+      command: ["tsm", ...deps.argv.slice(1)].join(" "),
+    }),
     debug: options.debug,
     now: deps.now ?? (() => new Date()),
   };

@@ -5,7 +5,7 @@
  * Layout (`cacheDir` is `<store>/cache/images`, created 0700):
  *   <cacheDir>/<algo>-<hex>/<name>    the image, 0444, keyed by its digest (sha512 or sha256)
  *   <cacheDir>/index.json             source -> digest and last use (see index-file.ts)
- *   <cacheDir>/locks/                 proper-lockfile locks (one per digest, one for the index)
+ *   <cacheDir>/locks/                 locks (src/store/lock.ts: one per digest, one for the index)
  *   <cacheDir>/.download-*.part       transfers in progress (removed on failure or abort)
  *
  * Contract of `ensureImage`:
@@ -33,7 +33,7 @@
  *   UsageErrors (exit 2).
  * - A cache hit does not re-hash the file: the cache trusts its own 0444 files.
  *
- * node:crypto, proper-lockfile and write-file-atomic are imported on first use,
+ * node:crypto and write-file-atomic are imported on first use,
  * so importing this module costs the CLI's start-up nothing.
  */
 import type { Stats } from "node:fs";

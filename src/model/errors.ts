@@ -28,7 +28,7 @@ export const ExitCode = {
 export const ERROR_CODES = {
   // usage and store (exit 2, 4, 5, 6)
   USAGE: "the command line is wrong (unknown flag, bad value, wrong argument count)",
-  INVALID_NAME: "a machine name breaks the naming rule",
+  INVALID_NAME: "a machine name breaks the naming rule (characters, or longer than 64)",
   DRIVER_NOT_FOUND: "no driver has the given name",
   NOT_FOUND: "the machine does not exist",
   EXISTS: "a machine of that name exists already",
@@ -154,10 +154,16 @@ export class UsageError extends TsmError {
 }
 
 export class InvalidMachineNameError extends TsmError {
-  constructor(readonly machineName: string) {
+  /** `maxLength`: the name breaks the rule by its length alone (src/model/name.ts). */
+  constructor(
+    readonly machineName: string,
+    options: { maxLength?: number } = {},
+  ) {
     super(
       "INVALID_NAME",
-      `Invalid machine name ${JSON.stringify(machineName)}: use letters, digits, '.' and '-', starting with a letter or digit`,
+      options.maxLength !== undefined
+        ? `Invalid machine name ${JSON.stringify(`${machineName.slice(0, 32)}…`)} (${machineName.length} characters): a name has at most ${options.maxLength} characters`
+        : `Invalid machine name ${JSON.stringify(machineName)}: use letters, digits, '.' and '-', starting with a letter or digit`,
       { exitCode: ExitCode.usage },
     );
   }

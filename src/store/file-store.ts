@@ -10,15 +10,24 @@ import { CorruptRecordError, MachineNotFoundError, TsmError } from "../model/err
 import { MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../model/machine.js";
 import { isValidMachineName } from "../model/name.js";
 import type { DriverRegistry } from "../model/registry.js";
-import { machineLockName, storeLockName, withLock } from "./lock.js";
+import { machineLockName, storeLockName, withLock, type LockOptions } from "./lock.js";
 import type { StorePaths } from "./paths.js";
 
 export type LoadResult = { ok: true; record: MachineRecord } | { ok: false; error: TsmError };
+
+/** How the store's locks talk to the user (the session provides them; the store imports no core). */
+export interface StoreLockOptions {
+  /** Told once, after a lock has kept us waiting a second: "Waiting for the lock of machine "x", held by ...". */
+  onWait?: (message: string) => void;
+  /** This process's command line, recorded in the locks it takes, for other processes' messages. */
+  command?: string;
+}
 
 export class FileStore {
   constructor(
     readonly paths: StorePaths,
     private readonly drivers: DriverRegistry,
+    private readonly locks: StoreLockOptions = {},
   ) {}
 
   /** Machine names in natural, case-insensitive order. Entries that are not valid machine directories are ignored. */
@@ -120,11 +129,16 @@ export class FileStore {
   }
 
   withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return withLock(this.paths.locksDir, machineLockName(name), fn);
+    return withLock(this.paths.locksDir, machineLockName(name), fn, this.lockOptions(`the lock of machine "${name}"`));
   }
 
   withStoreLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withLock(this.paths.locksDir, storeLockName, fn);
+    return withLock(this.paths.locksDir, storeLockName, fn, this.lockOptions("the store lock"));
+  }
+
+  private lockOptions(what: string): LockOptions {
+    const { onWait, command } = this.locks;
+    return { what, ...(onWait ? { onWait: (w) => onWait(w.message) } : {}), ...(command !== undefined ? { command } : {}) };
   }
 }
 

@@ -105,6 +105,32 @@ describe("FileStore", () => {
     );
     for (let i = 0; i < order.length; i += 2) expect(order[i]!.slice(2)).toBe(order[i + 1]!.slice(3));
   });
+
+  it("reports a lock that keeps it waiting through the sink it was given, naming the holder's command", async () => {
+    const told: string[] = [];
+    const holder = new FileStore(storePaths(dir), new DriverRegistry().register(noneDriver), { command: "tsm create dev" });
+    const waiter = new FileStore(storePaths(dir), new DriverRegistry().register(noneDriver), { onWait: (m) => void told.push(m) });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const first = holder.withMachineLock("dev", async () => {
+      entered();
+      await held;
+    });
+    await inside;
+    const second = waiter.withMachineLock("dev", async () => "second");
+    const poll = setInterval(() => {
+      if (told.length > 0) release();
+    }, 20);
+    try {
+      await first;
+      expect(await second).toBe("second");
+    } finally {
+      clearInterval(poll);
+    }
+    expect(told).toEqual([`Waiting for the lock of machine "dev", held by tsm create dev (pid ${process.pid})...`]);
+  });
 });
 
 describe("naturalCompare", () => {
