@@ -15,7 +15,8 @@ import { envSecondsMs } from "../../src/model/timeouts.js";
 import { ExitCode, MachineStateError, PreCreateCheckError, TsmError } from "../../src/model/errors.js";
 import { throwIfAborted } from "../../src/model/abort.js";
 import { storePaths } from "../../src/store/paths.js";
-import { detectAccelerator, describeAccel } from "./accel.js";
+import type { AccelAttempt } from "./accel.js";
+import type { LaunchResult } from "./start-attempts.js";
 import { qemuArgs, qemuOptValue, type Accelerator, type QemuFiles } from "./command-line.js";
 import { leaseAddress, macFor, releaseMachineLeases, SHARED_NETWORK, sharedGroupFor } from "./network.js";
 import { runningPid, waitForExit } from "./process.js";
@@ -167,18 +168,37 @@ export class QemuDriver implements Driver {
         throw new TsmError("PORT_IN_USE", `127.0.0.1:${port}, the ${what} port of "${this.host.machineName}", is in use by another process: stop that process and run "tsm start ${this.host.machineName}" again`);
       }
     }
-    const choice =
-      this.settings.accel === "auto" ? await detectAccelerator(process.platform, this.host.exec) : { accel: this.settings.accel, reason: describeAccel(this.settings.accel) };
-    this.settings = { ...this.settings, activeAccel: choice.accel };
+    const { accelPlan, probeHost } = await import("./accel.js");
+    const { runAttempts } = await import("./start-attempts.js");
+    const s = this.settings;
+    const host = s.accel === "tcg" ? { arch: s.arch } : await probeHost(process.platform, s.arch, this.host.exec);
+    const plan = accelPlan(s.accel, host, { activeAccel: s.activeAccel, cpuModel: s.cpuModel, accelFallback: s.accelFallback });
     this.ensureQmpDir();
     await rm(f.qmpSocket, { force: true });
     if (existsSync(f.serialLog)) await rename(f.serialLog, `${f.serialLog}.1`).catch(() => undefined);
 
-    ctx.log(`Starting the VM with ${choice.reason}...`);
+    const outcome = await runAttempts(plan, {
+      machineName: this.host.machineName,
+      launch: (attempt) => this.launch(ctx, f, attempt),
+      log: (line) => ctx.log(line),
+      debug: (line) => ctx.debug(line),
+    });
+    // Recorded (core saves config() after start and create): the next start begins with it.
+    this.settings = { ...this.settings, activeAccel: outcome.chosen.accel, cpuModel: outcome.chosen.cpuModel, accelFallback: outcome.accelFallback };
+    await this.waitForSsh(ctx);
+  }
+
+  /**
+   * One QEMU launch. QEMU reports a failure to set the VM up (KVM refusing the CPU model
+   * included) on its stderr and exits non-zero before it detaches; once detached its
+   * stderr is /dev/null, so a VM that dies right after detaching is caught by its pid.
+   */
+  private async launch(ctx: OpContext, f: QemuFiles, attempt: AccelAttempt): Promise<LaunchResult> {
     const args = qemuArgs({
       machineName: this.host.machineName,
       arch: this.settings.arch,
-      accel: choice.accel,
+      accel: attempt.accel,
+      cpuModel: attempt.cpuModel,
       cpuCount: this.settings.cpuCount,
       memoryMb: this.settings.memoryMb,
       files: f,
@@ -192,11 +212,12 @@ export class QemuDriver implements Driver {
     });
     ctx.debug(`${this.settings.binary} ${args.join(" ")}`);
     const r = await this.host.exec(this.settings.binary, args, { reject: false, timeoutMs: 120_000, signal: ctx.signal, cwd: this.host.machineDir });
-    if (r.exitCode !== 0) {
-      const last = (r.stderr.trim().split("\n").pop() ?? "").replace(/^qemu-system-[a-z0-9_]+: /, "");
-      throw new TsmError("QEMU_START", `QEMU could not start "${this.host.machineName}": ${last || `exit status ${r.exitCode}`}`);
+    if (r.exitCode !== 0) return { ok: false, stderr: r.stderr.trim() || `exit status ${r.exitCode}` };
+    for (const waitMs of [0, 300]) {
+      if (waitMs) await new Promise((res) => setTimeout(res, waitMs));
+      if (this.pid() === undefined) return { ok: false, stderr: `QEMU exited right after it started (detached, so its own message is lost)${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""}` };
     }
-    await this.waitForSsh(ctx);
+    return { ok: true };
   }
 
   private async waitForSsh(ctx: OpContext): Promise<void> {
@@ -339,6 +360,8 @@ export class QemuDriver implements Driver {
       ImageDigest: s.imageDigest,
       QemuBinary: s.binary,
       Accelerator: s.activeAccel || s.accel,
+      CPUModel: s.cpuModel,
+      AcceleratorFallback: s.accelFallback,
       EnginePort: s.engineHostPort,
       SharedAddress: s.sharedAddress,
       SharedNetwork: s.sharedGroup,

@@ -20,6 +20,9 @@ function buildSchema() {
     accel: z.enum(ACCELS),
     /** The accelerator of the last start ("" before the first). */
     activeAccel: z.enum(["", "kvm", "hvf", "tcg"]),
+    /** QEMU's -cpu of the last start ("" before the first), and why it fell back to TCG ("" if it did not): the next start uses them directly. */
+    cpuModel: z._default(z.string(), ""),
+    accelFallback: z._default(z.string(), ""),
     cpuCount: z.int().check(z.minimum(1)),
     memoryMb: z.int().check(z.minimum(256)),
     diskSizeMb: z.int().check(z.minimum(1024)),
@@ -92,6 +95,8 @@ export function qemuSettingsFromFlags(values: FlagValues, env: { arch: NodeJS.Ar
     firmware: arch === "aarch64" ? (AARCH64_FIRMWARE.find((p) => env.firmwareExists(p)) ?? "") : "",
     accel: parsedAccel.data,
     activeAccel: "",
+    cpuModel: "",
+    accelFallback: "",
     cpuCount: intFlag(values, "qemu-cpu-count", 2, 1, 256, "a CPU count"),
     memoryMb: intFlag(values, "qemu-memory", 2048, 256, 1024 * 1024, "a size in MB"),
     diskSizeMb: intFlag(values, "qemu-disk-size", 20000, 1024, 64 * 1024 * 1024, "a size in MB"),
