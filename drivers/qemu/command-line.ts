@@ -1,8 +1,10 @@
 /**
  * The QEMU command line for a machine: a pure function of its settings and files, so
  * the exact argv is unit-tested. Contract with the rest of the driver:
- * - QEMU detaches (`-daemonize`) once the VM is set up; its exit status says whether it
- *   started (a busy forwarded port or a bad disk fail here, before any guest runs).
+ * - QEMU detaches (`-daemonize`) once the VM is set up; its exit status and stderr say
+ *   whether it started (a busy forwarded port, a bad disk, or KVM refusing the CPU model
+ *   fail here, before any guest runs; after detaching its stderr is /dev/null).
+ * - Accelerator and CPU model come from the start's attempt (accel.ts).
  * - Pid file, QMP socket and serial log live where `QemuFiles` says (the machine directory,
  *   except a QMP socket whose path would exceed the sockaddr_un limit).
  * - Disk: the per-machine qcow2 overlay as a virtio disk. Seed: the NoCloud ISO on a
@@ -26,6 +28,8 @@ export interface QemuLaunch {
   machineName: string;
   arch: "x86_64" | "aarch64";
   accel: Accelerator;
+  /** QEMU's -cpu value, options included (e.g. "host,arch-capabilities=off"); default: max under TCG, else host. */
+  cpuModel?: string;
   cpuCount: number;
   memoryMb: number;
   files: QemuFiles;
@@ -48,7 +52,7 @@ export function qemuOptValue(v: string): string {
 export function qemuArgs(l: QemuLaunch): string[] {
   const v = qemuOptValue;
   const machine = l.arch === "x86_64" ? "q35" : "virt";
-  const cpu = l.accel === "tcg" ? "max" : "host";
+  const cpu = l.cpuModel || (l.accel === "tcg" ? "max" : "host");
   const args = [
     "-name", v(`tsm-${l.machineName}`),
     "-machine", `${machine},accel=${l.accel}`,

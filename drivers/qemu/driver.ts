@@ -14,7 +14,9 @@ import type { Driver, DriverHost, MachineState, OpContext, SshEndpoint } from ".
 import { envSecondsMs } from "../../src/model/timeouts.js";
 import { ExitCode, MachineStateError, PreCreateCheckError, TsmError } from "../../src/model/errors.js";
 import { throwIfAborted } from "../../src/model/abort.js";
-import { detectAccelerator, describeAccel } from "./accel.js";
+import { baseDriverView } from "../../src/model/inspect-base.js";
+import type { AccelAttempt } from "./accel.js";
+import type { LaunchResult } from "./start-attempts.js";
 import { qemuArgs, qemuOptValue, type Accelerator, type QemuFiles } from "./command-line.js";
 import { macFor, SHARED_NETWORK, sharedGroupFor } from "./network.js";
 import { runningPid, waitForExit } from "./process.js";
@@ -165,18 +167,37 @@ export class QemuDriver implements Driver {
         throw new TsmError("PORT_IN_USE", `127.0.0.1:${port}, the ${what} port of "${this.host.machineName}", is in use by another process: stop that process and run "tsm start ${this.host.machineName}" again`);
       }
     }
-    const choice =
-      this.settings.accel === "auto" ? await detectAccelerator(process.platform, this.host.exec) : { accel: this.settings.accel, reason: describeAccel(this.settings.accel) };
-    this.settings = { ...this.settings, activeAccel: choice.accel };
+    const { accelPlan, probeHost } = await import("./accel.js");
+    const { runAttempts } = await import("./start-attempts.js");
+    const s = this.settings;
+    const host = s.accel === "tcg" ? { arch: s.arch } : await probeHost(process.platform, s.arch, this.host.exec);
+    const plan = accelPlan(s.accel, host, { activeAccel: s.activeAccel, cpuModel: s.cpuModel, accelFallback: s.accelFallback });
     this.ensureQmpDir();
     await rm(f.qmpSocket, { force: true });
     if (existsSync(f.serialLog)) await rename(f.serialLog, `${f.serialLog}.1`).catch(() => undefined);
 
-    ctx.log(`Starting the VM with ${choice.reason}...`);
+    const outcome = await runAttempts(plan, {
+      machineName: this.host.machineName,
+      launch: (attempt) => this.launch(ctx, f, attempt),
+      log: (line) => ctx.log(line),
+      debug: (line) => ctx.debug(line),
+    });
+    // Recorded (core saves config() after start and create): the next start begins with it.
+    this.settings = { ...this.settings, activeAccel: outcome.chosen.accel, cpuModel: outcome.chosen.cpuModel, accelFallback: outcome.accelFallback };
+    await this.waitForSsh(ctx);
+  }
+
+  /**
+   * One QEMU launch. QEMU reports a failure to set the VM up (KVM refusing the CPU model
+   * included) on its stderr and exits non-zero before it detaches; once detached its
+   * stderr is /dev/null, so a VM that dies right after detaching is caught by its pid.
+   */
+  private async launch(ctx: OpContext, f: QemuFiles, attempt: AccelAttempt): Promise<LaunchResult> {
     const args = qemuArgs({
       machineName: this.host.machineName,
       arch: this.settings.arch,
-      accel: choice.accel,
+      accel: attempt.accel,
+      cpuModel: attempt.cpuModel,
       cpuCount: this.settings.cpuCount,
       memoryMb: this.settings.memoryMb,
       files: f,
@@ -190,11 +211,12 @@ export class QemuDriver implements Driver {
     });
     ctx.debug(`${this.settings.binary} ${args.join(" ")}`);
     const r = await this.host.exec(this.settings.binary, args, { reject: false, timeoutMs: 120_000, signal: ctx.signal, cwd: this.host.machineDir });
-    if (r.exitCode !== 0) {
-      const last = (r.stderr.trim().split("\n").pop() ?? "").replace(/^qemu-system-[a-z0-9_]+: /, "");
-      throw new TsmError("QEMU_START", `QEMU could not start "${this.host.machineName}": ${last || `exit status ${r.exitCode}`}`);
+    if (r.exitCode !== 0) return { ok: false, stderr: r.stderr.trim() || `exit status ${r.exitCode}` };
+    for (const waitMs of [0, 300]) {
+      if (waitMs) await new Promise((res) => setTimeout(res, waitMs));
+      if (this.pid() === undefined) return { ok: false, stderr: `QEMU exited right after it started (detached, so its own message is lost)${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""}` };
     }
-    await this.waitForSsh(ctx);
+    return { ok: true };
   }
 
   private async waitForSsh(ctx: OpContext): Promise<void> {
@@ -320,16 +342,9 @@ export class QemuDriver implements Driver {
 
   inspectView(): Record<string, unknown> {
     const s = this.settings;
-    return {
-      IPAddress: "127.0.0.1",
-      MachineName: this.host.machineName,
-      SSHUser: s.sshUser,
-      SSHPort: s.sshPort,
-      SSHKeyPath: path.join(this.host.machineDir, "id_ed25519"),
-      StorePath: this.host.storeRoot,
-      SwarmMaster: false,
-      SwarmHost: "",
-      SwarmDiscovery: "",
+    return baseDriverView(
+      { ipAddress: "127.0.0.1", machineName: this.host.machineName, sshUser: s.sshUser, sshPort: s.sshPort, sshKeyPath: path.join(this.host.machineDir, "id_ed25519"), storePath: this.host.storeRoot },
+      {
       CPU: s.cpuCount,
       Memory: s.memoryMb,
       DiskSize: s.diskSizeMb,
@@ -337,10 +352,13 @@ export class QemuDriver implements Driver {
       ImageDigest: s.imageDigest,
       QemuBinary: s.binary,
       Accelerator: s.activeAccel || s.accel,
+      CPUModel: s.cpuModel,
+      AcceleratorFallback: s.accelFallback,
       EnginePort: s.engineHostPort,
       SharedAddress: s.sharedAddress,
       SharedNetwork: s.sharedGroup,
-    };
+      },
+    );
   }
 }
 

@@ -60,6 +60,9 @@ function buildSchema() {
     firmware: z.string(),
     /** The accelerator of the last start ("" before the first). */
     activeAccel: z.enum(["", "kvm", "hvf", "tcg"]),
+    /** QEMU's -cpu of the last start ("" before the first), and why it fell back to TCG ("" if it did not): the next start uses them directly. */
+    cpuModel: z._default(z.string(), ""),
+    accelFallback: z._default(z.string(), ""),
     imageUrl: z.string().check(z.minLength(1)),
     imageDigest: z.string(),
     imagePath: z.string(),
@@ -105,6 +108,8 @@ export function qemuSettingsFromFlags(
     firmware: arch === "aarch64" ? (AARCH64_FIRMWARE.find((p) => host.firmwareExists(p)) ?? "") : "",
     accel: v.accel,
     activeAccel: "",
+    cpuModel: "",
+    accelFallback: "",
     cpuCount: v.cpuCount,
     memoryMb: v.memoryMb,
     diskSizeMb: v.diskSizeMb,

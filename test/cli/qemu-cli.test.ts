@@ -6,12 +6,14 @@
  * The real boots are in test/e2e/qemu.test.ts.
  */
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readdir, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { which } from "../bed/prereqs.js";
 import { describeWithPrereqs } from "../helpers/prereq.js";
-import { runTsm, tempDir } from "../helpers/cli.js";
+import { ROOT, runTsm, tempDir } from "../helpers/cli.js";
+import { probeHost } from "../../drivers/qemu/accel.js";
+import { realExec } from "../../src/exec/exec.js";
 
 let store: string;
 let cleanup: () => Promise<void>;
@@ -100,5 +102,78 @@ describeWithPrereqs("a qemu machine whose QEMU cannot start", which("qemu-img") 
     expect(r.exitCode, r.stderr).toBe(0);
     expect(existsSync(path.join(store, "machines", "broken"))).toBe(false);
     expect(await readdir(path.join(store, "cache", "qemu-network"))).toEqual([]);
+  });
+});
+
+/**
+ * The accelerator tries through the built tsm, with the QEMU stand-in (test/qemu-standin:
+ * QEMU 7.2's MSR abort under KVM with `-cpu host`, a detached "VM" otherwise, no guest, so
+ * each create or start ends waiting for SSH). `--qemu-accel kvm` runs the same everywhere;
+ * `auto` depends on this machine's /dev/kvm, so its assertions hold on any machine.
+ */
+describeWithPrereqs("qemu accelerator tries with the QEMU stand-in", which("qemu-img") ? [] : ["qemu-img (apt-get install qemu-utils)"], () => {
+  let bin = "";
+  const image = () => path.join(store, "tiny-standin.raw");
+  const tries = (name: string) => readFile(path.join(store, "machines", name, "qemu-standin.log"), "utf8").then((t) => t.trim().split("\n"));
+  const warnings = (stderr: string) => stderr.split("\n").filter((l) => /^(\([^)]*\) )?Warning:/.test(l));
+  const env = (mode?: string) => ({ TSM_QEMU_BOOT_TIMEOUT: "0.2", ...(mode ? { TSM_TEST_QEMU_STANDIN: mode } : {}) });
+  const create = (name: string, accel: string, mode?: string) =>
+    runTsm(store, ["create", "-d", "qemu", "--qemu-binary", path.join(bin, "qemu-system-x86_64"), "--qemu-accel", accel, "--qemu-image-url", image(), "--qemu-disk-size", "1024", name], { env: env(mode) });
+
+  beforeAll(async () => {
+    bin = path.join(store, "standinbin");
+    await mkdir(bin, { recursive: true });
+    await symlink(path.join(ROOT, "test", "qemu-standin", "qemu-system-x86_64"), path.join(bin, "qemu-system-x86_64"));
+    await symlink(which("qemu-img")!, path.join(bin, "qemu-img"));
+    await writeFile(image(), Buffer.alloc(2 * 1024 * 1024));
+  });
+  afterAll(async () => {
+    for (const name of ["kv", "kx", "ka"]) await runTsm(store, ["rm", "-f", name]);
+  });
+
+  it("--qemu-accel kvm: after the MSR abort it starts with arch-capabilities masked, records and shows that", async () => {
+    const r = await create("kv", "kvm");
+    expect(r.stderr).toContain("Starting the VM with KVM hardware virtualization...");
+    expect(r.stderr).toContain("KVM refused CPU model host (failed to set MSR 0x10a to 0x69): starting with CPU host,arch-capabilities=off...");
+    expect(r.stderr).toContain("did not answer on SSH"); // QEMU ran: the boot was waited for
+    expect(warnings(r.stderr)).toEqual([]);
+    expect(await tries("kv")).toEqual(["kvm host", "kvm host,arch-capabilities=off"]);
+    const shown = await runTsm(store, ["inspect", "-f", "{{.Driver.Accelerator}} {{.Driver.CPUModel}}", "kv"]);
+    expect(shown.stdout).toBe("kvm host,arch-capabilities=off\n");
+    expect((await runTsm(store, ["status", "kv"])).stdout).toBe("Running\n");
+  });
+
+  it("the next start uses the recorded choice: one launch, no failing try", async () => {
+    expect((await runTsm(store, ["kill", "kv"])).exitCode).toBe(0);
+    const r = await runTsm(store, ["start", "kv"], { env: env() });
+    expect(r.stderr).toContain("Starting the VM with KVM hardware virtualization (CPU host,arch-capabilities=off)...");
+    expect(r.stderr).not.toContain("refused");
+    expect(await tries("kv")).toEqual(["kvm host", "kvm host,arch-capabilities=off", "kvm host,arch-capabilities=off"]);
+  });
+
+  it("--qemu-accel kvm where KVM cannot run the VM: a clear error, no fallback to TCG", async () => {
+    const r = await create("kx", "kvm", "msr-always");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('QEMU could not start "kx" with KVM: failed to set MSR 0x10a to 0x69. --qemu-accel kvm does not fall back: create the machine with --qemu-accel tcg');
+    expect(warnings(r.stderr)).toEqual([]);
+    expect(await tries("kx")).toEqual(["kvm host", "kvm host,arch-capabilities=off"]);
+    expect((await runTsm(store, ["status", "kx"])).stdout).toBe("Stopped\n");
+  });
+
+  it("auto where KVM cannot run the VM ends on TCG, with one warning when there is a KVM, and records it", async () => {
+    // What this machine offers decides the tries: no KVM -> TCG at once, no warning; a software
+    // KVM -> no KVM try, one warning; a hardware KVM -> both CPU models abort, one warning.
+    const host = await probeHost("linux", "x86_64", realExec);
+    const r = await create("ka", "auto", "msr-always");
+    expect(r.stderr).toContain("did not answer on SSH");
+    const first = await tries("ka");
+    expect(first).toEqual(host.kvm === "ok" && host.kvmHardware ? ["kvm host", "kvm host,arch-capabilities=off", "tcg max"] : ["tcg max"]);
+    expect(warnings(r.stderr)).toHaveLength(host.kvm === "ok" ? 1 : 0);
+    if (host.kvm === "ok") expect(warnings(r.stderr)[0]).toMatch(/using TCG software emulation instead, which is much slower/);
+    expect((await runTsm(store, ["inspect", "-f", "{{.Driver.Accelerator}} {{.Driver.CPUModel}}", "ka"])).stdout).toBe("tcg max\n");
+    expect((await runTsm(store, ["kill", "ka"])).exitCode).toBe(0);
+    const again = await runTsm(store, ["start", "ka"], { env: env("msr-always") });
+    expect(warnings(again.stderr)).toEqual([]);
+    expect(await tries("ka")).toEqual([...first, "tcg max"]);
   });
 });

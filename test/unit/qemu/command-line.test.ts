@@ -50,6 +50,13 @@ describe("qemuArgs", () => {
     expect(arm.slice(2, 12)).toEqual(["-machine", "virt,accel=hvf", "-cpu", "host", "-smp", "2", "-m", "2048M", "-bios", "/fw/edk2.fd"]);
   });
 
+  it("passes the attempt's CPU model as given, its feature options unescaped", () => {
+    const masked = qemuArgs({ ...launch, accel: "kvm", cpuModel: "host,arch-capabilities=off" });
+    expect(masked.slice(2, 6)).toEqual(["-machine", "q35,accel=kvm", "-cpu", "host,arch-capabilities=off"]);
+    expect(qemuArgs({ ...launch, accel: "tcg", cpuModel: "max" }).slice(4, 6)).toEqual(["-cpu", "max"]);
+    expect(qemuArgs({ ...launch, accel: "kvm", cpuModel: "" }).slice(4, 6)).toEqual(["-cpu", "host"]);
+  });
+
   it("doubles commas in paths that QEMU parses as options, so a store path cannot add options", () => {
     const evil = "/home/u/a,format=raw,file=/etc/shadow";
     const args = qemuArgs({ ...launch, files: { ...launch.files, disk: `${evil}/disk.qcow2`, seed: `${evil}/seed.iso`, qmpSocket: `${evil}/q.sock` } });

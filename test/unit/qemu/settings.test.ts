@@ -26,6 +26,14 @@ describe("qemu settings", () => {
     expect(qemuSettingsFromFlags({ "qemu-image-url": "https://x.test/a.qcow2" }, env()).imageUrl).toBe("https://x.test/a.qcow2");
   });
 
+  it("starts with no recorded accelerator choice, and reads records written before cpuModel existed", () => {
+    const c = qemuSettingsFromFlags({}, env());
+    expect(c).toMatchObject({ activeAccel: "", cpuModel: "", accelFallback: "" });
+    const { cpuModel: _m, accelFallback: _f, ...older } = { ...c, activeAccel: "kvm" as const };
+    const parsed = qemuConfigSchema().parse(older);
+    expect(parsed).toMatchObject({ activeAccel: "kvm", cpuModel: "", accelFallback: "" });
+  });
+
   it("uses qemu-system-aarch64 and UEFI firmware on arm64", () => {
     const c = qemuSettingsFromFlags({}, env("arm64", ["/usr/share/AAVMF/AAVMF_CODE.fd"]));
     expect(c).toMatchObject({ arch: "aarch64", binary: "qemu-system-aarch64", firmware: "/usr/share/AAVMF/AAVMF_CODE.fd" });
