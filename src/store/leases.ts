@@ -4,9 +4,10 @@
  * `<store>/cache/<network>/`, created with O_EXCL, so concurrent creates never pick the
  * same one; the file holds the machine's name. A lease whose machine no longer exists in
  * the store is reclaimed. Drivers reach this through DriverHost.leases, never by path.
+ * node:fs/promises is loaded on first use: every opened machine gets a lease service, and
+ * store-only commands (`env`) must not pay for it.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { AddressLeases, LeaseNetwork } from "../model/driver.js";
 import { TsmError } from "../model/errors.js";
@@ -18,6 +19,7 @@ function leaseDir(paths: StorePaths, network: LeaseNetwork): string {
 
 /** Leases the lowest free address for `machineName` (its own lease is reused). */
 export async function leaseAddress(paths: StorePaths, network: LeaseNetwork, machineName: string, machineExists: (name: string) => boolean): Promise<string> {
+  const { mkdir, readFile, writeFile } = await import("node:fs/promises");
   const dir = leaseDir(paths, network);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   for (let host = network.first; host <= network.last; host++) {
@@ -43,6 +45,7 @@ export async function leaseAddress(paths: StorePaths, network: LeaseNetwork, mac
 
 /** Gives back every address `machineName` holds on the network. */
 export async function releaseMachineLeases(paths: StorePaths, network: LeaseNetwork, machineName: string): Promise<void> {
+  const { readFile, readdir, rm } = await import("node:fs/promises");
   const dir = leaseDir(paths, network);
   for (const f of await readdir(dir).catch(() => [] as string[])) {
     const file = path.join(dir, f);
@@ -52,6 +55,7 @@ export async function releaseMachineLeases(paths: StorePaths, network: LeaseNetw
 
 /** Leases held (address -> machine), for tests and diagnostics. */
 export async function listLeases(paths: StorePaths, network: LeaseNetwork): Promise<Record<string, string>> {
+  const { readFile, readdir } = await import("node:fs/promises");
   const dir = leaseDir(paths, network);
   const out: Record<string, string> = {};
   for (const f of await readdir(dir).catch(() => [] as string[])) out[f] = await readFile(path.join(dir, f), "utf8").catch(() => "");

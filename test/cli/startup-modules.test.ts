@@ -30,7 +30,7 @@ process.on("exit", () => {
 });
 afterAll(() => cleanup());
 
-const HEAVY_BUILTINS = /^NativeModule (stream|net|crypto|child_process|tls|https?|internal\/streams\/readable|zlib)$/;
+const HEAVY_BUILTINS = /^NativeModule (stream|net|crypto|child_process|tls|https?|internal\/streams\/readable|zlib|fs\/promises|internal\/readline\/interface)$/;
 
 describe("start-up of store-only commands", () => {
   it.each([[["env", "light"]], [["config", "light"]], [["url", "light"]], [["ls", "-q"]]])("%j loads no heavy module", async (args) => {
