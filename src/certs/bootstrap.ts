@@ -4,8 +4,10 @@
  * and each machine's server certificate with copies of the client set in the
  * machine directory (that directory is DOCKER_CERT_PATH).
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import os from "node:os";
+import { FileIoError } from "../model/errors.js";
+import { makeDir, writeFileAtomic } from "../store/atomic.js";
 import type { StorePaths } from "../store/paths.js";
 import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "./authority.js";
 import { crypto } from "./check.js";
@@ -20,17 +22,16 @@ export interface BootstrapResult {
 
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
+    throw new FileIoError("read", file, err);
   }
 }
 
-/** Writes atomically: certificates 0644, keys 0600. */
+/** Writes atomically and durably (src/store/atomic.ts): certificates 0644, keys 0600. */
 export async function writePem(file: string, pem: string, secret: boolean): Promise<void> {
-  const { default: writeFileAtomic } = await import("write-file-atomic");
-  await writeFileAtomic(file, pem, { mode: secret ? 0o600 : 0o644, fsync: true });
+  writeFileAtomic(file, pem, { mode: secret ? 0o600 : 0o644 });
 }
 
 /** The certificate subject's organisation: the local user, as Docker Machine does. */
@@ -79,7 +80,7 @@ export interface BootstrapOptions {
  */
 export async function ensureCaAndClient(paths: StorePaths, options: BootstrapOptions): Promise<BootstrapResult> {
   const now = options.now ?? new Date();
-  await mkdir(paths.certsDir, { recursive: true, mode: 0o700 });
+  makeDir(paths.certsDir);
   let caPem = await readIfExists(paths.caCert);
   let caKeyPem = await readIfExists(paths.caKey);
   let createdCa = false;
@@ -125,7 +126,7 @@ export interface MachineCertOptions {
 /** Issues the machine's server certificate and copies the client set beside it. The caller holds the machine lock. */
 export async function writeMachineCerts(paths: StorePaths, options: MachineCertOptions): Promise<IssuedCert> {
   const mp = paths.machine(options.name);
-  await mkdir(mp.dir, { recursive: true, mode: 0o700 });
+  makeDir(mp.dir);
   const server = await issueServerCert({
     ca: options.bootstrap.ca,
     organization: `${options.organization}.${options.name}`,

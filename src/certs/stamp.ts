@@ -12,6 +12,7 @@
  * rename, so a rewrite always changes the inode.
  */
 import { readFileSync, statSync } from "node:fs";
+import { writeFileAtomic } from "../store/atomic.js";
 import type { MachinePaths } from "../store/paths.js";
 import { crypto, parseSubjectAltName } from "./check.js";
 
@@ -62,8 +63,7 @@ export async function writeCertStamp(mp: MachinePaths): Promise<void> {
     validity: { ca: dates(ca), client: dates(client), server: dates(server) },
     serverSans: parseSubjectAltName(server.subjectAltName),
   };
-  const { default: writeFileAtomic } = await import("write-file-atomic");
-  await writeFileAtomic(stampPath(mp), `${JSON.stringify(stamp)}\n`, { mode: 0o600, fsync: true });
+  writeFileAtomic(stampPath(mp), `${JSON.stringify(stamp)}\n`, { mode: 0o600 });
 }
 
 /**

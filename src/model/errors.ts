@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   EXISTS: "a machine of that name exists already",
   CORRUPT_RECORD: "a machine record cannot be read or used",
   STORE: "the store cannot be read or written",
+  DISK_FULL: "the disk (or quota) holding the store is full",
   LOCKED: "another tsm process held a lock for too long",
   // machine state and driver abilities (exit 3, 7)
   PRE_CREATE: "a pre-create check failed; nothing was created",
@@ -225,6 +226,35 @@ export class NotSupportedError extends TsmError {
     readonly operation: string,
   ) {
     super("NOT_SUPPORTED", `The ${driverName} driver does not support ${operation}`, { exitCode: ExitCode.state });
+  }
+}
+
+const IO_REASONS: Readonly<Record<string, string>> = {
+  ENOSPC: "the disk is full (ENOSPC). Free some space and run the command again",
+  EDQUOT: "the disk quota is exceeded (EDQUOT). Free some space and run the command again",
+  EACCES: "permission denied (EACCES). Check that you own the store and may write to it",
+  EPERM: "operation not permitted (EPERM). Check that you own the store and may write to it",
+  EROFS: "the file system is read-only (EROFS). Use a store on a writable disk (--storage-path)",
+  EIO: "input/output error (EIO). The disk may be failing: check it and run the command again",
+  ENOTDIR: "a part of the path is not a directory (ENOTDIR). Move that file out of the store",
+  EISDIR: "a directory is in the way (EISDIR). Move it out of the store",
+  EMFILE: "too many open files (EMFILE). Raise the limit (ulimit -n) or run fewer commands at once",
+};
+
+/**
+ * A file of the store (records, certificates, keys) could not be read or written. Names the
+ * file and, for the usual causes (a full disk, permissions), what to do. `action` is the verb:
+ * "write", "read", "create the directory", "remove"...
+ */
+export class FileIoError extends TsmError {
+  constructor(
+    readonly action: string,
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const reason = (errno && IO_REASONS[errno]) ?? (cause instanceof Error ? cause.message : String(cause));
+    super(errno === "ENOSPC" || errno === "EDQUOT" ? "DISK_FULL" : "STORE", `Cannot ${action} ${path}: ${reason}`, { cause });
   }
 }
 

@@ -5,11 +5,12 @@
  */
 // Synchronous fs on purpose: these are small local files, and node:fs/promises
 // alone costs milliseconds of start-up that store-only commands cannot spare.
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, type Dirent } from "node:fs";
-import { CorruptRecordError, MachineNotFoundError, TsmError } from "../model/errors.js";
+import { readdirSync, readFileSync, rmSync, statSync, type Dirent } from "node:fs";
+import { CorruptRecordError, FileIoError, MachineNotFoundError, TsmError } from "../model/errors.js";
 import { MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../model/machine.js";
 import { isValidMachineName } from "../model/name.js";
 import type { DriverRegistry } from "../model/registry.js";
+import { makeDir, writeFileAtomic } from "./atomic.js";
 import { machineLockName, storeLockName, withLock } from "./lock.js";
 import type { StorePaths } from "./paths.js";
 
@@ -106,17 +107,21 @@ export class FileStore {
     return record;
   }
 
-  /** Atomic replace, mode 0600. The caller holds the machine lock. */
+  /** Atomic, durable replace (src/store/atomic.ts), mode 0600. The caller holds the machine lock. */
   async save(record: MachineRecord): Promise<void> {
     const mp = this.paths.machine(record.name);
-    mkdirSync(mp.dir, { recursive: true, mode: 0o700 });
-    const { default: writeFileAtomic } = await import("write-file-atomic");
-    await writeFileAtomic(mp.record, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, fsync: true });
+    makeDir(mp.dir);
+    writeFileAtomic(mp.record, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   }
 
   /** Removes the machine directory and everything in it. Resolves when it is already gone. */
   async remove(name: string): Promise<void> {
-    rmSync(this.paths.machineDir(name), { recursive: true, force: true });
+    const dir = this.paths.machineDir(name);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      throw new FileIoError("remove", dir, err);
+    }
   }
 
   withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
