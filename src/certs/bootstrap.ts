@@ -6,8 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { FileIoError } from "../model/errors.js";
+import path from "node:path";
+import { CaDamagedError, FileIoError } from "../model/errors.js";
 import { makeDir, writeFileAtomic } from "../store/atomic.js";
+import { recoverFileSet, writeFileSet, type SetFile } from "../store/file-set.js";
 import type { StorePaths } from "../store/paths.js";
 import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "./authority.js";
 import { crypto } from "./check.js";
@@ -65,6 +67,35 @@ async function usable(certPem: string | undefined, keyPem: string | undefined, n
   }
 }
 
+/**
+ * Why the store's CA cannot be used, or undefined when it can. Both files present, each
+ * readable, the key the certificate's, the certificate a CA valid now.
+ */
+async function caDamage(paths: StorePaths, certPem: string | undefined, keyPem: string | undefined, now: Date): Promise<CaDamagedError | undefined> {
+  if (certPem === undefined) return new CaDamagedError(paths.caCert, `is missing (its key ${paths.caKey} is there)`);
+  if (keyPem === undefined) return new CaDamagedError(paths.caKey, `is missing (the CA certificate ${paths.caCert} is there)`);
+  const { createPrivateKey, X509Certificate } = await crypto();
+  let cert: InstanceType<typeof X509Certificate>;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (err) {
+    return new CaDamagedError(paths.caCert, "is not a valid certificate (damaged or truncated)", { cause: err });
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    return new CaDamagedError(paths.caKey, "is not a valid private key (damaged or truncated)", { cause: err });
+  }
+  if (!cert.checkPrivateKey(key)) return new CaDamagedError(paths.caKey, `does not match the CA certificate ${paths.caCert}`);
+  if (!cert.ca) return new CaDamagedError(paths.caCert, "is not a CA certificate");
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now > to) return new CaDamagedError(paths.caCert, `expired on ${to.toISOString().slice(0, 10)}`);
+  if (now < from) return new CaDamagedError(paths.caCert, `is not valid until ${from.toISOString()} (is the clock right?)`);
+  return undefined;
+}
+
 export interface BootstrapOptions {
   organization: string;
   now?: Date;
@@ -73,25 +104,41 @@ export interface BootstrapOptions {
   log?: (line: string) => void;
 }
 
+const pemFile = (file: string, pem: string, secret: boolean): SetFile => ({ name: path.basename(file), content: pem, mode: secret ? 0o600 : 0o644 });
+
 /**
- * Makes sure a valid CA and a client certificate issued by it exist. Keeps
- * what is valid; replaces what is missing, expired, mismatched or (with force)
- * everything. The caller holds the store lock.
+ * Makes sure a valid CA and a client certificate issued by it exist. The caller holds
+ * the store lock.
+ *
+ * The CA is created only where there is none (neither ca.pem nor ca-key.pem), or
+ * replaced on purpose (`force`: regenerate-certs --client-certs, which works whatever
+ * state the old one is in). An existing CA that cannot be used is an error
+ * (CaDamagedError), never replaced: a new key would orphan every machine's certificates.
+ * The client certificate, which nothing else depends on, is re-issued when it is missing,
+ * expired, mismatched or from another CA.
+ *
+ * Each pair is written as one unit with the directory's redo journal
+ * (src/store/file-set.ts): after a crash the CA is the old pair or the new pair, never a
+ * key of one and a certificate of the other; a journal a crash left is replayed first.
  */
 export async function ensureCaAndClient(paths: StorePaths, options: BootstrapOptions): Promise<BootstrapResult> {
   const now = options.now ?? new Date();
   makeDir(paths.certsDir);
+  recoverFileSet(paths.certsDir);
   let caPem = await readIfExists(paths.caCert);
   let caKeyPem = await readIfExists(paths.caKey);
+  const files: SetFile[] = [];
   let createdCa = false;
-  if (options.force || !(await usable(caPem, caKeyPem, now))) {
+  if (options.force || (caPem === undefined && caKeyPem === undefined)) {
     options.log?.(`Creating CA: ${paths.caCert}`);
     const ca = await createCa({ organization: options.organization, now });
-    await writePem(paths.caKey, ca.keyPem, true);
-    await writePem(paths.caCert, ca.certPem, false);
+    files.push(pemFile(paths.caKey, ca.keyPem, true), pemFile(paths.caCert, ca.certPem, false));
     caPem = ca.certPem;
     caKeyPem = ca.keyPem;
     createdCa = true;
+  } else {
+    const damage = await caDamage(paths, caPem, caKeyPem, now);
+    if (damage) throw damage;
   }
   const ca: IssuedCert = { certPem: caPem!, keyPem: caKeyPem! };
   let clientPem = await readIfExists(paths.clientCert);
@@ -100,12 +147,13 @@ export async function ensureCaAndClient(paths: StorePaths, options: BootstrapOpt
   if (createdCa || !(await usable(clientPem, clientKeyPem, now, ca.certPem))) {
     options.log?.(`Creating client certificate: ${paths.clientCert}`);
     const client = await issueClientCert({ ca, organization: `${options.organization}.<bootstrap>`, commonName: "tsm client", now });
-    await writePem(paths.clientKey, client.keyPem, true);
-    await writePem(paths.clientCert, client.certPem, false);
+    files.push(pemFile(paths.clientKey, client.keyPem, true), pemFile(paths.clientCert, client.certPem, false));
     clientPem = client.certPem;
     clientKeyPem = client.keyPem;
     createdClient = true;
   }
+  // A new CA and its client certificate are one unit too: a crash never leaves a client certificate of the old CA beside a new one.
+  if (files.length > 0) writeFileSet(paths.certsDir, files);
   return { ca, client: { certPem: clientPem!, keyPem: clientKeyPem! }, createdCa, createdClient };
 }
 

@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   ACTIVE_TIMEOUT: "the active machine did not answer in time",
   // certificates and the engine
   CERTS: "certificates missing, expired, not matching, or refused",
+  CA_DAMAGED: "the store's CA key or certificate is missing, unreadable, expired or mismatched; tsm never replaces it by itself",
   BAD_URL: "an engine URL is not tcp://HOST:PORT",
   ENGINE_API: "the Docker engine's API answered with an error or not at all",
   ENGINE_NOT_READY: "the Docker engine did not answer over TLS in time",
@@ -262,6 +263,25 @@ export class FileIoError extends TsmError {
 export class CertificateError extends TsmError {
   constructor(message: string, options: { cause?: unknown; details?: string[] } = {}) {
     super("CERTS", message, { ...options, exitCode: ExitCode.failed });
+  }
+}
+
+/**
+ * The store's CA cannot be used (a file missing or unreadable, key and certificate not a
+ * pair, expired). Replacing it would orphan every machine's certificates, so tsm never
+ * does so by itself: the message names the file and the deliberate way out.
+ */
+export class CaDamagedError extends TsmError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(
+      "CA_DAMAGED",
+      `The CA cannot be used: ${file} ${reason}. tsm never replaces a CA by itself; to make a new one on purpose, run "tsm regenerate-certs --client-certs [NAME...]" (the machines named get certificates from the new CA)`,
+      { ...options, exitCode: ExitCode.failed },
+    );
   }
 }
 

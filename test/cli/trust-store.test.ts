@@ -4,7 +4,8 @@
  * interrupted or still running while another command looks. Faults are injected at
  * exact points (test/helpers/fs-faults.ts), so every case is deterministic.
  */
-import { readdir } from "node:fs/promises";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { faultEnv } from "../helpers/fs-faults.js";
@@ -50,5 +51,111 @@ describe("a full disk (defect 9)", () => {
     const r = await create("m", faultEnv([{ op: "write", name: "ca-key\\.pem", enospc: true }]));
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`Cannot write ${path.join(store, "certs", "ca-key.pem")}: the disk is full (ENOSPC)`);
+  });
+});
+
+/** Does the key in `keyFile` belong to the certificate in `certFile`? */
+async function pairMatches(certFile: string, keyFile: string): Promise<boolean> {
+  return new X509Certificate(await readFile(certFile)).checkPrivateKey(createPrivateKey(await readFile(keyFile)));
+}
+
+const certsFile = (name: string) => path.join(store, "certs", name);
+
+describe("a damaged CA is never replaced on its own (defect 1)", () => {
+  it.each([
+    ["a corrupt ca.pem", async () => writeFile(certsFile("ca.pem"), "-----BEGIN CERTIFICATE-----\ngarbage\n"), "ca.pem", /is not a valid certificate/],
+    ["a truncated ca.pem", async () => writeFile(certsFile("ca.pem"), (await readFile(certsFile("ca.pem"), "utf8")).slice(0, 300)), "ca.pem", /is not a valid certificate/],
+    ["an empty ca.pem", async () => writeFile(certsFile("ca.pem"), ""), "ca.pem", /is not a valid certificate/],
+    ["a missing ca.pem", async () => (await import("node:fs/promises")).rm(certsFile("ca.pem")), "ca.pem", /is missing/],
+    ["a corrupt ca-key.pem", async () => writeFile(certsFile("ca-key.pem"), "not a key"), "ca-key.pem", /is not a valid private key/],
+    [
+      "a CA key of another CA",
+      async () => {
+        const other = await tempDir();
+        try {
+          expect((await runTsm(other.dir, ["create", "-d", "none", "--url", "tcp://127.0.0.1:2376", "x"])).exitCode).toBe(0);
+          await writeFile(certsFile("ca-key.pem"), await readFile(path.join(other.dir, "certs", "ca-key.pem")));
+        } finally {
+          await other.cleanup();
+        }
+      },
+      "ca-key.pem",
+      /does not match the CA certificate/,
+    ],
+  ])("%s: create fails (exit 1) naming the file and the way out, and the CA key stays as it was", async (_what, damage, file, reason) => {
+    expect((await create("a")).exitCode).toBe(0);
+    await damage();
+    const keyBefore = await readFile(certsFile("ca-key.pem"), "utf8").catch(() => "");
+    const certBefore = await readFile(certsFile("ca.pem"), "utf8").catch(() => "");
+    const r = await create("b");
+    expect(r.exitCode).toBe(1);
+    const last = r.stderr.trim().split("\n").at(-1)!;
+    expect(last).toContain(certsFile(file));
+    expect(last).toMatch(reason);
+    expect(last).toContain('"tsm regenerate-certs --client-certs');
+    expect(r.stderr).not.toContain("Creating CA");
+    expect(await readFile(certsFile("ca-key.pem"), "utf8").catch(() => "")).toBe(keyBefore);
+    expect(await readFile(certsFile("ca.pem"), "utf8").catch(() => "")).toBe(certBefore);
+    expect(await readdir(path.join(store, "machines"))).toEqual(["a"]);
+    // The way out works on the damaged CA: a new CA, a's certificates from it.
+    const fix = await runTsm(store, ["regenerate-certs", "-f", "--client-certs", "a"]);
+    expect(fix.exitCode, fix.stderr).toBe(0);
+    expect(await pairMatches(certsFile("ca.pem"), certsFile("ca-key.pem"))).toBe(true);
+    expect(await readFile(path.join(store, "machines", "a", "ca.pem"), "utf8")).toBe(await readFile(certsFile("ca.pem"), "utf8"));
+    expect((await runTsm(store, ["env", "a"])).exitCode).toBe(0);
+    expect((await create("b")).exitCode).toBe(0);
+  });
+
+  it("an expired CA is an error too, never silently replaced", async () => {
+    expect((await create("a")).exitCode).toBe(0);
+    // A CA certificate for the same key, expired: issued by the test with node-forge.
+    const forge = (await import("node-forge")).default;
+    const key = forge.pki.privateKeyFromPem(await readFile(certsFile("ca-key.pem"), "utf8"));
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+    cert.serialNumber = "01";
+    cert.validity.notBefore = new Date("2000-01-01T00:00:00Z");
+    cert.validity.notAfter = new Date("2001-01-01T00:00:00Z");
+    cert.setSubject([{ shortName: "CN", value: "tsm CA" }]);
+    cert.setIssuer([{ shortName: "CN", value: "tsm CA" }]);
+    cert.setExtensions([{ name: "basicConstraints", cA: true, critical: true }]);
+    cert.sign(key, forge.md.sha256.create());
+    await writeFile(certsFile("ca.pem"), forge.pki.certificateToPem(cert));
+    const keyBefore = await readFile(certsFile("ca-key.pem"), "utf8");
+    const r = await create("b");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/expired on 2001-01-01/);
+    expect(r.stderr).toContain('"tsm regenerate-certs --client-certs');
+    expect(await readFile(certsFile("ca-key.pem"), "utf8")).toBe(keyBefore);
+  });
+
+  it("regenerate-certs --client-certs without machines makes a new CA for a store that has none left", async () => {
+    expect((await create("a")).exitCode).toBe(0);
+    expect((await runTsm(store, ["rm", "-f", "a"])).exitCode).toBe(0);
+    await writeFile(certsFile("ca.pem"), "garbage");
+    const r = await runTsm(store, ["regenerate-certs", "-f", "--client-certs"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await pairMatches(certsFile("ca.pem"), certsFile("ca-key.pem"))).toBe(true);
+    expect(await pairMatches(certsFile("cert.pem"), certsFile("key.pem"))).toBe(true);
+    expect((await create("b")).exitCode).toBe(0);
+  });
+});
+
+describe("the CA and client pairs are written as one unit (defect 1)", () => {
+  it.each([
+    ["between the CA key and the CA certificate", "^ca\\.pem$"],
+    ["between the client key and the client certificate", "^cert\\.pem$"],
+    ["before the CA key", "^ca-key\\.pem$"],
+  ])("a create killed %s leaves a pair that the next create uses as it is", async (_what, name) => {
+    const killed = await create("a", faultEnv([{ op: "rename", name, signal: "SIGKILL" }]));
+    expect(killed.exitCode).not.toBe(0);
+    const r = await create("b");
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("Creating CA");
+    expect(r.stderr).not.toContain("Creating client certificate");
+    expect(await pairMatches(certsFile("ca.pem"), certsFile("ca-key.pem"))).toBe(true);
+    expect(await pairMatches(certsFile("cert.pem"), certsFile("key.pem"))).toBe(true);
+    expect(await readFile(path.join(store, "machines", "b", "ca.pem"), "utf8")).toBe(await readFile(certsFile("ca.pem"), "utf8"));
+    expect((await runTsm(store, ["env", "b"])).exitCode).toBe(0);
   });
 });
