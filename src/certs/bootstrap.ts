@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CaDamagedError, FileIoError } from "../model/errors.js";
-import { makeDir, writeFileAtomic } from "../store/atomic.js";
+import { makeDir } from "../store/atomic.js";
 import { recoverFileSet, writeFileSet, type SetFile } from "../store/file-set.js";
 import type { StorePaths } from "../store/paths.js";
 import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "./authority.js";
@@ -29,11 +29,6 @@ async function readIfExists(file: string): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new FileIoError("read", file, err);
   }
-}
-
-/** Writes atomically and durably (src/store/atomic.ts): certificates 0644, keys 0600. */
-export async function writePem(file: string, pem: string, secret: boolean): Promise<void> {
-  writeFileAtomic(file, pem, { mode: secret ? 0o600 : 0o644 });
 }
 
 /** The certificate subject's organisation: the local user, as Docker Machine does. */
@@ -104,6 +99,7 @@ export interface BootstrapOptions {
   log?: (line: string) => void;
 }
 
+/** A PEM file of a set: certificates 0644, keys 0600. */
 const pemFile = (file: string, pem: string, secret: boolean): SetFile => ({ name: path.basename(file), content: pem, mode: secret ? 0o600 : 0o644 });
 
 /**
@@ -171,7 +167,10 @@ export interface MachineCertOptions {
   now?: Date;
 }
 
-/** Issues the machine's server certificate and copies the client set beside it. The caller holds the machine lock. */
+/**
+ * Issues the machine's server certificate and copies the client set beside it, all five
+ * files as one unit, then the verified stamp. The caller holds the machine lock.
+ */
 export async function writeMachineCerts(paths: StorePaths, options: MachineCertOptions): Promise<IssuedCert> {
   const mp = paths.machine(options.name);
   makeDir(mp.dir);
@@ -183,11 +182,14 @@ export async function writeMachineCerts(paths: StorePaths, options: MachineCertO
     clientAuth: options.clientAuth ?? false,
     now: options.now ?? new Date(),
   });
-  await writePem(mp.serverKey, server.keyPem, true);
-  await writePem(mp.serverCert, server.certPem, false);
-  await writePem(mp.caCert, options.bootstrap.ca.certPem, false);
-  await writePem(mp.clientCert, options.bootstrap.client.certPem, false);
-  await writePem(mp.clientKey, options.bootstrap.client.keyPem, true);
+  // One unit (src/store/file-set.ts): a crash leaves the old set or the new one, never a key beside another generation's certificate.
+  writeFileSet(mp.dir, [
+    pemFile(mp.serverKey, server.keyPem, true),
+    pemFile(mp.serverCert, server.certPem, false),
+    pemFile(mp.caCert, options.bootstrap.ca.certPem, false),
+    pemFile(mp.clientCert, options.bootstrap.client.certPem, false),
+    pemFile(mp.clientKey, options.bootstrap.client.keyPem, true),
+  ]);
   await writeCertStamp(mp);
   return server;
 }

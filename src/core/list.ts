@@ -5,6 +5,7 @@
  * a directory. Rendering the rows (templates, table) is the CLI's. Also the
  * active machine: the running one whose URL is $DOCKER_HOST.
  */
+import { keyPairProblems } from "./connection.js";
 import { hasAnyFilter, matchesState, matchesStatic, type LsFilters } from "./ls-filter.js";
 import { openRecord } from "./open.js";
 import { probeMachine, type ProbeResult } from "./probe.js";
@@ -77,6 +78,12 @@ export async function listMachines(session: Session, options: ListOptions): Prom
       }
       if (!needsProbe) {
         return { name, driverName: result.record.driver.name, state: "", url: "", dockerVersion: "", error: "", responseMs: 0, record: result.record };
+      }
+      // A key that is not its certificate's (a damaged file, or a crash in the middle of a rewrite by an older tsm) breaks TLS whatever the host does.
+      const pairs = await keyPairProblems(session.store.paths.machine(name));
+      if (pairs.length > 0) {
+        const error = `The certificates of "${name}" are not usable: ${pairs.join("; ")}. Run "tsm regenerate-certs ${name}"`;
+        return { name, driverName: result.record.driver.name, state: "Error", url: "", dockerVersion: "", error, responseMs: 0, record: result.record };
       }
       return probeMachine(session, result.record, { timeoutMs: options.timeoutMs, stateOnly: options.quiet });
     }),

@@ -11,6 +11,7 @@ import { MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../mode
 import { isValidMachineName } from "../model/name.js";
 import type { DriverRegistry } from "../model/registry.js";
 import { makeDir, writeFileAtomic } from "./atomic.js";
+import { recoverFileSet } from "./file-set.js";
 import { machineLockName, storeLockName, withLock } from "./lock.js";
 import type { StorePaths } from "./paths.js";
 
@@ -124,8 +125,15 @@ export class FileStore {
     }
   }
 
+  /**
+   * Runs `fn` holding the machine's lock. First the holder finishes what a crashed holder
+   * left: a certificate set whose journal was complete (src/store/file-set.ts).
+   */
   withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return withLock(this.paths.locksDir, machineLockName(name), fn);
+    return withLock(this.paths.locksDir, machineLockName(name), async () => {
+      recoverFileSet(this.paths.machineDir(name));
+      return fn();
+    });
   }
 
   withStoreLock<T>(fn: () => Promise<T>): Promise<T> {

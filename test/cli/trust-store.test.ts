@@ -159,3 +159,19 @@ describe("the CA and client pairs are written as one unit (defect 1)", () => {
     expect((await runTsm(store, ["env", "b"])).exitCode).toBe(0);
   });
 });
+
+describe("a machine's key pairs after a crash", () => {
+  it("regenerate-certs killed between the server key and its certificate: ls reports the mismatch, the next regenerate-certs leaves matching pairs", async () => {
+    expect((await create("m")).exitCode).toBe(0);
+    const killed = await runTsm(store, ["regenerate-certs", "-f", "m"], { env: faultEnv([{ op: "rename", name: "^server\\.pem$", signal: "SIGKILL" }]) });
+    expect(killed.exitCode).not.toBe(0);
+    const ls = await runTsm(store, ["ls", "-t", "2"]);
+    expect(ls.stdout).toMatch(/^m +- +none +Error +The certificates of "m" are not usable: the server key does not match the server certificate\. Run "tsm regenerate-certs m"$/m);
+    const again = await runTsm(store, ["regenerate-certs", "-f", "m"]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    const dir = path.join(store, "machines", "m");
+    expect(await pairMatches(path.join(dir, "server.pem"), path.join(dir, "server-key.pem"))).toBe(true);
+    expect(await pairMatches(path.join(dir, "cert.pem"), path.join(dir, "key.pem"))).toBe(true);
+    expect((await runTsm(store, ["ls", "-t", "2"])).stdout).not.toContain("not usable");
+  });
+});
