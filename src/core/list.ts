@@ -5,6 +5,7 @@
  * a directory. Rendering the rows (templates, table) is the CLI's. Also the
  * active machine: the running one whose URL is $DOCKER_HOST.
  */
+import { MachineNotFoundError } from "../model/errors.js";
 import { keyPairProblems } from "./connection.js";
 import { hasAnyFilter, matchesState, matchesStatic, type LsFilters } from "./ls-filter.js";
 import { openRecord } from "./open.js";
@@ -68,11 +69,20 @@ export async function listMachines(session: Session, options: ListOptions): Prom
   const { filters } = options;
   const names = await session.store.list();
   if (options.quiet && !hasAnyFilter(filters)) return { names };
-  const loaded = await Promise.all(names.map(async (name) => ({ name, result: await session.store.tryLoad(name) })));
-  const candidates = loaded.filter(({ name, result }) => matchesStatic(filters, name, result.ok ? result.record : undefined));
+  const loaded = await Promise.all(
+    names.map(async (name) => ({ name, creating: session.store.creating(name), result: await session.store.tryLoad(name) })),
+  );
+  // A machine removed since the directory was listed is not a row.
+  const present = loaded.filter(({ result }) => result.ok || !(result.error instanceof MachineNotFoundError));
+  const candidates = present.filter(({ name, result }) => matchesStatic(filters, name, result.ok ? result.record : undefined));
   const needsProbe = !options.quiet || filters.state.length > 0;
   const probes = await Promise.all(
-    candidates.map(async ({ name, result }): Promise<ProbeResult> => {
+    candidates.map(async ({ name, creating, result }): Promise<ProbeResult> => {
+      if (creating?.running) {
+        // Its create runs: nothing to ask its driver yet, and nothing is wrong with it.
+        const record = result.ok ? result.record : undefined;
+        return { name, driverName: record?.driver.name ?? "unknown", state: "Creating", url: "", dockerVersion: "", error: "", responseMs: 0, ...(record ? { record } : {}) };
+      }
       if (!result.ok) {
         return { name, driverName: "unknown", state: "Error", url: "", dockerVersion: "", error: result.error.message, responseMs: 0 };
       }

@@ -1,21 +1,40 @@
 /**
  * The machine store on disk. Reads never write; writes are atomic (temp file,
- * fsync, rename) and happen under the machine's lock, taken by the caller
- * through `withMachineLock`.
+ * fsync, rename, fsync of the directory: src/store/atomic.ts) and happen under the
+ * machine's lock, taken by the caller through `withMachineLock`.
+ *
+ * A machine directory is never seen half made or half removed, so a reader (`ls`)
+ * never mistakes a machine being created or removed for a broken one: a new machine's
+ * directory is built under a temporary name and renamed into place with its record
+ * inside; a removed one is first renamed away, then deleted. While its create has not
+ * finished a machine holds `creating.json`, naming the creating process: alive, the
+ * machine is being created; dead, its create was interrupted.
  */
 // Synchronous fs on purpose: these are small local files, and node:fs/promises
 // alone costs milliseconds of start-up that store-only commands cannot spare.
-import { readdirSync, readFileSync, rmSync, statSync, type Dirent } from "node:fs";
-import { CorruptRecordError, FileIoError, MachineNotFoundError, TsmError } from "../model/errors.js";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, type Dirent } from "node:fs";
+import path from "node:path";
+import { CorruptRecordError, FileIoError, MachineExistsError, MachineNotFoundError, TsmError } from "../model/errors.js";
 import { MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../model/machine.js";
 import { isValidMachineName } from "../model/name.js";
 import type { DriverRegistry } from "../model/registry.js";
-import { makeDir, writeFileAtomic } from "./atomic.js";
+import { fsyncDir, makeDir, ownPid, processAlive, removeFile, renameEntry, tempName, writeFileAtomic } from "./atomic.js";
 import { recoverFileSet } from "./file-set.js";
 import { machineLockName, storeLockName, withLock } from "./lock.js";
 import type { StorePaths } from "./paths.js";
 
 export type LoadResult = { ok: true; record: MachineRecord } | { ok: false; error: TsmError };
+
+/** What `creating.json` says: who creates the machine, and whether that process still runs. */
+export interface CreatingState {
+  pid: number;
+  startedAt: string;
+  /** false: the create was interrupted (the process died) or failed after the record was kept. */
+  running: boolean;
+}
+
+const RECORD_MODE = 0o600;
+const recordText = (record: MachineRecord) => `${JSON.stringify(record, null, 2)}\n`;
 
 export class FileStore {
   constructor(
@@ -108,20 +127,101 @@ export class FileStore {
     return record;
   }
 
-  /** Atomic, durable replace (src/store/atomic.ts), mode 0600. The caller holds the machine lock. */
+  /** Atomic, durable replace, mode 0600; a machine without a directory gets it whole (see `publish`). The caller holds the machine lock. */
   async save(record: MachineRecord): Promise<void> {
     const mp = this.paths.machine(record.name);
-    makeDir(mp.dir);
-    writeFileAtomic(mp.record, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    if (await this.exists(record.name)) writeFileAtomic(mp.record, recordText(record), { mode: RECORD_MODE });
+    else this.publish(record.name, [["config.json", recordText(record)]]);
   }
 
-  /** Removes the machine directory and everything in it. Resolves when it is already gone. */
+  /**
+   * The first record of a machine being created: its directory appears at once with the
+   * record and `creating.json` (this process) in it. MachineExistsError if it exists.
+   * The caller holds the machine lock; `finishCreate` ends the creating state.
+   */
+  async createRecord(record: MachineRecord): Promise<void> {
+    if (await this.exists(record.name)) throw new MachineExistsError(record.name);
+    const marker: Omit<CreatingState, "running"> = { pid: ownPid(), startedAt: new Date().toISOString() };
+    this.publish(record.name, [
+      ["creating.json", `${JSON.stringify(marker)}\n`],
+      ["config.json", recordText(record)],
+    ]);
+  }
+
+  /** The machine's create has finished: it is an ordinary machine from now on. The caller holds the machine lock. */
+  async finishCreate(name: string): Promise<void> {
+    const mp = this.paths.machine(name);
+    removeFile(mp.creating);
+    fsyncDir(mp.dir);
+  }
+
+  /** Whether the machine's create has not finished (undefined: it has, or the machine does not exist), and whether it still runs. */
+  creating(name: string): CreatingState | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.paths.machine(name).creating, "utf8");
+    } catch {
+      return undefined;
+    }
+    try {
+      const m = JSON.parse(text) as Partial<CreatingState>;
+      const pid = typeof m.pid === "number" ? m.pid : 0;
+      return { pid, startedAt: typeof m.startedAt === "string" ? m.startedAt : "", running: processAlive(pid) };
+    } catch {
+      // Written atomically, so never half written; unreadable means damaged: not running.
+      return { pid: 0, startedAt: "", running: false };
+    }
+  }
+
+  /** Builds the machine directory under a temporary name and renames it into place: readers see all of it or nothing. */
+  private publish(name: string, files: ReadonlyArray<readonly [string, string]>): void {
+    const machinesDir = this.paths.machinesDir;
+    const dir = this.paths.machineDir(name);
+    makeDir(machinesDir);
+    const staging = path.join(machinesDir, tempName());
+    try {
+      mkdirSync(staging, { mode: 0o700 });
+      for (const [file, text] of files) {
+        writeFileAtomic(path.join(staging, file), text, { mode: RECORD_MODE, shownAs: path.join(dir, file), syncDir: false });
+      }
+      fsyncDir(staging);
+      try {
+        renameEntry(staging, dir, dir);
+      } catch (err) {
+        const code = ((err as FileIoError).cause as NodeJS.ErrnoException | undefined)?.code;
+        if (code === "ENOTEMPTY" || code === "EEXIST") throw new MachineExistsError(name);
+        throw err;
+      }
+    } catch (err) {
+      rmSync(staging, { recursive: true, force: true });
+      throw err instanceof TsmError ? err : new FileIoError("create the directory", dir, err);
+    }
+    fsyncDir(machinesDir);
+  }
+
+  /**
+   * Removes the machine directory and everything in it; resolves when it is already gone.
+   * The directory is renamed away first, so readers never see it half deleted; a crash
+   * while deleting leaves a temporary directory that the next lock holder removes.
+   */
   async remove(name: string): Promise<void> {
     const dir = this.paths.machineDir(name);
+    const trash = path.join(this.paths.machinesDir, tempName());
+    let target = trash;
     try {
-      rmSync(dir, { recursive: true, force: true });
+      if (!renameEntry(dir, trash, dir)) return;
+      fsyncDir(this.paths.machinesDir);
     } catch (err) {
-      throw new FileIoError("remove", dir, err);
+      // A platform that cannot rename a directory in use (Windows): delete it in place.
+      const code = ((err as FileIoError).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code !== "EPERM" && code !== "EBUSY" && code !== "EACCES") throw err;
+      target = dir;
+    }
+    try {
+      rmSync(target, { recursive: true, force: true });
+    } catch (err) {
+      if (target === dir) throw new FileIoError("remove", dir, err);
+      // Already out of sight; the next lock holder removes what is left of it.
     }
   }
 

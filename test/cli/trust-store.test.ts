@@ -8,7 +8,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { faultEnv } from "../helpers/fs-faults.js";
+import { faultEnv, release, waitForFile, type FsFault } from "../helpers/fs-faults.js";
 import { runTsm, tempDir } from "../helpers/cli.js";
 
 let store: string;
@@ -173,5 +173,66 @@ describe("a machine's key pairs after a crash", () => {
     expect(await pairMatches(path.join(dir, "server.pem"), path.join(dir, "server-key.pem"))).toBe(true);
     expect(await pairMatches(path.join(dir, "cert.pem"), path.join(dir, "key.pem"))).toBe(true);
     expect((await runTsm(store, ["ls", "-t", "2"])).stdout).not.toContain("not usable");
+  });
+});
+
+/**
+ * Runs `args` with the process held at `fault` (until released), runs `probe` while it
+ * is held, then lets it finish.
+ */
+async function whileHeld(args: string[], fault: Omit<FsFault, "holdUntil" | "touch">, probe: () => Promise<void>): Promise<{ exitCode: number; stderr: string }> {
+  const control = await tempDir("tsm-control-");
+  try {
+    const reached = path.join(control.dir, "reached");
+    const go = path.join(control.dir, "go");
+    const running = runTsm(store, args, { env: faultEnv([{ ...fault, holdUntil: go, touch: reached }]) });
+    await Promise.race([waitForFile(reached), running.then((r) => Promise.reject(new Error(`finished before the fault point: ${r.stderr}`)))]);
+    try {
+      await probe();
+    } finally {
+      await release(go);
+    }
+    return await running;
+  } finally {
+    await control.cleanup();
+  }
+}
+
+describe("ls while a create or rm runs (defect 5)", () => {
+  const noFalseHint = (stdout: string) => {
+    expect(stdout).not.toContain("unreadable record");
+    expect(stdout).not.toContain("rm -f");
+  };
+
+  it("while the record is being written: no broken row and no hint to remove it", async () => {
+    const r = await whileHeld(["create", "-d", "none", "--url", "tcp://127.0.0.1:2376", "m"], { op: "rename", name: "^config\\.json$" }, async () => {
+      const ls = await runTsm(store, ["ls", "-t", "2"]);
+      noFalseHint(ls.stdout);
+      expect(ls.stdout).not.toMatch(/^m .*Error/m);
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+
+  it("while its certificates are being written: a Creating row, without errors", async () => {
+    const r = await whileHeld(["create", "-d", "none", "--url", "tcp://127.0.0.1:2376", "m"], { op: "rename", name: "^server\\.pem$" }, async () => {
+      const ls = await runTsm(store, ["ls", "-t", "2"]);
+      noFalseHint(ls.stdout);
+      expect(ls.stdout).toMatch(/^m +- +none +Creating *$/m);
+      expect((await runTsm(store, ["ls", "-q", "--filter", "state=creating"])).stdout).toBe("m\n");
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await runTsm(store, ["ls", "-t", "2"])).stdout).toMatch(/^m +- +none +Running /m);
+  });
+
+  it("while rm deletes the machine's files: the machine is gone or whole, never a broken row", async () => {
+    expect((await create("m")).exitCode).toBe(0);
+    expect((await create("n")).exitCode).toBe(0);
+    const r = await whileHeld(["rm", "-f", "m"], { op: "unlink", name: "^config\\.json$", when: "after" }, async () => {
+      const ls = await runTsm(store, ["ls", "-t", "2"]);
+      noFalseHint(ls.stdout);
+      expect(ls.stdout.split("\n").map((l) => l.split(" ")[0])).toEqual(["NAME", "n", ""]);
+      expect((await runTsm(store, ["ls", "-q"])).stdout).toBe("n\n");
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
   });
 });

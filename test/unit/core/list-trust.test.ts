@@ -7,6 +7,7 @@
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMachine } from "../../../src/core/lifecycle.js";
+import type { Driver, OpContext } from "../../../src/model/driver.js";
 import { listMachines, type LsRow } from "../../../src/core/list.js";
 import { parseFilters } from "../../../src/core/ls-filter.js";
 import { generateRsaKeyPair } from "../../../src/certs/authority.js";
@@ -86,5 +87,39 @@ describe("a machine's certificate set is one unit", () => {
     await world.session.store.withMachineLock("m", async () => undefined);
     expect(readFileSync(mp("m").serverKey, "utf8")).toBe(keep.serverKey);
     expect((await rows()).get("m")!.Error).toBe("");
+  });
+});
+
+/** The fake driver's create waits at its start until `go` is called; `entered` resolves when it got there. */
+function holdCreate(kit: FakeDriverKit): { entered: Promise<void>; go: () => void } {
+  let go!: () => void;
+  let entered!: () => void;
+  const gate = new Promise<void>((r) => (go = r));
+  const reached = new Promise<void>((r) => (entered = r));
+  const open = kit.descriptor.open.bind(kit.descriptor);
+  (kit.descriptor as { open: typeof open }).open = async (config, host) => {
+    const driver = (await open(config, host)) as Driver & { create: (ctx: OpContext) => Promise<void> };
+    const create = driver.create.bind(driver);
+    driver.create = async (ctx) => {
+      entered();
+      await gate;
+      return create(ctx);
+    };
+    return driver;
+  };
+  return { entered: reached, go };
+}
+
+describe("ls while a create runs (defect 5)", () => {
+  it("shows the machine as Creating, without an error and without asking its driver", async () => {
+    const hold = holdCreate(fake);
+    const creating = createMachine(world.session, createRequest("m"));
+    await hold.entered;
+    const row = (await rows()).get("m");
+    expect(row && [row.Name, row.DriverName, row.State, row.URL, row.Error]).toEqual(["m", "fake", "Creating", "", ""]);
+    expect(fake.calls.filter((c) => c.method === "getState")).toEqual([]);
+    hold.go();
+    await creating;
+    expect((await rows()).get("m")!.State).toBe("Stopped");
   });
 });
