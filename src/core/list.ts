@@ -6,6 +6,7 @@
  * active machine: the running one whose URL is $DOCKER_HOST.
  */
 import { MachineNotFoundError } from "../model/errors.js";
+import type { MachineRecord } from "../model/machine.js";
 import { keyPairProblems } from "./connection.js";
 import { hasAnyFilter, matchesState, matchesStatic, type LsFilters } from "./ls-filter.js";
 import { openRecord } from "./open.js";
@@ -86,6 +87,11 @@ export async function listMachines(session: Session, options: ListOptions): Prom
       if (!result.ok) {
         return { name, driverName: "unknown", state: "Error", url: "", dockerVersion: "", error: result.error.message, responseMs: 0 };
       }
+      if (creating) {
+        // Its creating process is gone: the create was interrupted, or failed after the record was kept.
+        const error = `The create of "${name}" did not finish. Finish it with "${await finishCommand(session, result.record)}" or remove it with "tsm rm -f ${name}"`;
+        return { name, driverName: result.record.driver.name, state: "Error", url: "", dockerVersion: "", error, responseMs: 0, record: result.record };
+      }
       if (!needsProbe) {
         return { name, driverName: result.record.driver.name, state: "", url: "", dockerVersion: "", error: "", responseMs: 0, record: result.record };
       }
@@ -100,6 +106,17 @@ export async function listMachines(session: Session, options: ListOptions): Prom
   );
   const kept = probes.filter((p) => matchesState(filters, p.state));
   return { names: kept.map((p) => p.name), rows: kept.map((p) => toRow(p, session.env.DOCKER_HOST)) };
+}
+
+/** The one command that finishes an interrupted create: provisioning where tsm manages the engine, else the certificates (the only step left). */
+async function finishCommand(session: Session, record: MachineRecord): Promise<string> {
+  let provisionable = false;
+  try {
+    provisionable = (await openRecord(session, record)).driver.features.provisionable;
+  } catch {
+    // A driver that cannot even be opened: rm is the way out, regenerate-certs will say why.
+  }
+  return `tsm ${provisionable ? "provision" : "regenerate-certs"} ${record.name}`;
 }
 
 /** `found`: the active machine; `timedOut`: the candidate that did not answer in time; neither: no active machine. */

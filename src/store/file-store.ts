@@ -18,7 +18,7 @@ import { CorruptRecordError, FileIoError, MachineExistsError, MachineNotFoundErr
 import { MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../model/machine.js";
 import { isValidMachineName } from "../model/name.js";
 import type { DriverRegistry } from "../model/registry.js";
-import { fsyncDir, makeDir, ownPid, processAlive, removeFile, renameEntry, tempName, writeFileAtomic } from "./atomic.js";
+import { cleanTemps, fsyncDir, makeDir, ownPid, processAlive, removeFile, renameEntry, tempName, writeFileAtomic } from "./atomic.js";
 import { recoverFileSet } from "./file-set.js";
 import { machineLockName, storeLockName, withLock } from "./lock.js";
 import type { StorePaths } from "./paths.js";
@@ -226,20 +226,35 @@ export class FileStore {
   }
 
   /**
-   * Runs `fn` holding the machine's lock. First the holder finishes what a crashed holder
-   * left: a certificate set whose journal was complete (src/store/file-set.ts).
+   * Runs `fn` holding the machine's lock. First the holder cleans up after a holder that
+   * crashed: it finishes a certificate set whose journal was complete
+   * (src/store/file-set.ts) and removes the temporary files and directories that dead
+   * processes left in the machine's directory and beside it (a half-built or half-deleted
+   * machine directory).
    */
   withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return withLock(this.paths.locksDir, machineLockName(name), async () => {
-      recoverFileSet(this.paths.machineDir(name));
+      const dir = this.paths.machineDir(name);
+      cleanTemps(dir, MACHINE_FILES);
+      recoverFileSet(dir);
+      cleanTemps(this.paths.machinesDir);
       return fn();
     });
   }
 
+  /** Runs `fn` holding the store lock (the CA and client certificate), after cleaning up what dead holders left there. */
   withStoreLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withLock(this.paths.locksDir, storeLockName, fn);
+    return withLock(this.paths.locksDir, storeLockName, async () => {
+      cleanTemps(this.paths.certsDir, CERTS_FILES);
+      cleanTemps(this.paths.machinesDir);
+      return fn();
+    });
   }
 }
+
+/** The files tsm writes, whose temporary copies an older tsm (write-file-atomic: `<name>.<hex>`) may have left after a crash. */
+const MACHINE_FILES = ["config.json", "certs.json", "ca.pem", "cert.pem", "key.pem", "server.pem", "server-key.pem"];
+const CERTS_FILES = ["ca.pem", "ca-key.pem", "cert.pem", "key.pem"];
 
 /** Natural order on lower-cased names: bar, Baz2, baz10 (Docker Machine's ls order). */
 export function naturalCompare(a: string, b: string): number {

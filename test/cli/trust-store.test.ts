@@ -236,3 +236,59 @@ describe("ls while a create or rm runs (defect 5)", () => {
     expect(r.exitCode, r.stderr).toBe(0);
   });
 });
+
+/** What a crash or a failed write may never leave behind once the next command has run. */
+async function leftovers(): Promise<string[]> {
+  return (await allFiles()).filter((f) => /(^|\/)\.tsm-tmp-|\.tsm-pending\.json$|(^|\/)creating\.json$|\.(pem|json)\.[0-9a-f]+$/.test(f));
+}
+
+describe("an interrupted create (defect 8)", () => {
+  const incomplete = (name: string) =>
+    new RegExp(`^${name} +- +none +Error +The create of "${name}" did not finish\\. Finish it with "tsm regenerate-certs ${name}" or remove it with "tsm rm -f ${name}"$`, "m");
+
+  it.each([
+    ["killed before its server key is in place", { op: "rename", name: "^server-key\\.pem$", signal: "SIGKILL" }],
+    ["killed before its certificate stamp is written", { op: "rename", name: "^certs\\.json$", signal: "SIGKILL" }],
+    ["stopped by a full disk at its server key", { op: "write", name: "server-key\\.pem", enospc: true }],
+  ] as const)("%s: ls marks it incomplete with the command that finishes it, which works; no temporary file is left", async (_what, fault) => {
+    expect((await create("a")).exitCode).toBe(0); // the CA exists: the fault hits m's own files
+    const r = await create("m", faultEnv([fault]));
+    expect(r.exitCode).not.toBe(0);
+    const ls = await runTsm(store, ["ls", "-t", "2"]);
+    expect(ls.stdout).toMatch(incomplete("m"));
+    expect((await runTsm(store, ["ls", "-q", "--filter", "state=error"])).stdout).toBe("m\n");
+    const finish = await runTsm(store, ["regenerate-certs", "-f", "m"]);
+    expect(finish.exitCode, finish.stderr).toBe(0);
+    expect((await runTsm(store, ["ls", "-t", "2"])).stdout).toMatch(/^m +- +none +Running +tcp:\/\/127\.0\.0\.1:2376 /m);
+    expect((await runTsm(store, ["env", "m"])).exitCode).toBe(0);
+    expect((await create("n")).exitCode).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it("killed before its record is in place: no machine, nothing left, and the name can be created again", async () => {
+    expect((await create("a")).exitCode).toBe(0);
+    const r = await create("m", faultEnv([{ op: "rename", name: "^config\\.json$", signal: "SIGKILL" }]));
+    expect(r.exitCode).not.toBe(0);
+    expect((await runTsm(store, ["ls", "-q"])).stdout).toBe("a\n");
+    const again = await create("m");
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it("a create killed while writing the CA key leaves no temporary key once the next create has run", async () => {
+    const r = await create("m", faultEnv([{ op: "rename", name: "^ca-key\\.pem$", signal: "SIGKILL" }]));
+    expect(r.exitCode).not.toBe(0);
+    expect((await create("n")).exitCode).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it("an rm killed while deleting: the machine is gone at once, and what is left of it goes with the next command", async () => {
+    expect((await create("m")).exitCode).toBe(0);
+    const r = await runTsm(store, ["rm", "-f", "m"], { env: faultEnv([{ op: "unlink", name: "^config\\.json$", when: "after", signal: "SIGKILL" }]) });
+    expect(r.exitCode).not.toBe(0);
+    expect((await runTsm(store, ["ls", "-t", "2"])).stdout).toBe("NAME   ACTIVE   DRIVER   STATE   URL   SWARM   DOCKER   ERRORS\n");
+    expect((await create("n")).exitCode).toBe(0);
+    expect(await leftovers()).toEqual([]);
+    expect(await readdir(path.join(store, "machines"))).toEqual(["n"]);
+  });
+});

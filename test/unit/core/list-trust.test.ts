@@ -4,16 +4,18 @@
  * pair); a machine whose create is running is shown as "Creating", one whose create
  * did not finish as incomplete with the command that finishes it.
  */
-import { copyFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMachine } from "../../../src/core/lifecycle.js";
+import { regenerateCerts } from "../../../src/core/machine-certs.js";
 import type { Driver, OpContext } from "../../../src/model/driver.js";
 import { listMachines, type LsRow } from "../../../src/core/list.js";
 import { parseFilters } from "../../../src/core/ls-filter.js";
 import { generateRsaKeyPair } from "../../../src/certs/authority.js";
 import { JOURNAL_FILE } from "../../../src/store/file-set.js";
 import { fakeDriver, type FakeDriverKit } from "../../fakes/fake-driver.js";
-import { createRequest } from "../../fakes/records.js";
+import { createRequest, fakeRecord } from "../../fakes/records.js";
 import { tempStore, type TempStore } from "../../fakes/temp-store.js";
 
 let world: TempStore;
@@ -121,5 +123,35 @@ describe("ls while a create runs (defect 5)", () => {
     hold.go();
     await creating;
     expect((await rows()).get("m")!.State).toBe("Stopped");
+  });
+});
+
+/** Leaves "m" as a create that died after its record: creating.json names a process that has exited. */
+function interrupted(name: string): void {
+  const pid = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+  writeFileSync(mp(name).creating, JSON.stringify({ pid, startedAt: "2026-01-01T00:00:00.000Z" }));
+}
+
+describe("ls after an interrupted create (defect 8)", () => {
+  it("marks it incomplete with regenerate-certs for a driver tsm does not provision; regenerate-certs finishes it", async () => {
+    await createMachine(world.session, createRequest("m"));
+    interrupted("m");
+    const row = (await rows()).get("m")!;
+    expect([row.State, row.DriverName, row.Error]).toEqual([
+      "Error",
+      "fake",
+      'The create of "m" did not finish. Finish it with "tsm regenerate-certs m" or remove it with "tsm rm -f m"',
+    ]);
+    expect(fake.calls.filter((c) => c.method === "getState")).toEqual([]);
+    await regenerateCerts(world.session, ["m"], { clientCerts: false });
+    expect(existsSync(mp("m").creating)).toBe(false);
+    expect((await rows()).get("m")!.State).toBe("Stopped");
+  });
+
+  it("names tsm provision for a driver tsm provisions", async () => {
+    fake.script.features = { provisionable: true };
+    await world.session.store.save(fakeRecord("p"));
+    interrupted("p");
+    expect((await rows()).get("p")!.Error).toBe('The create of "p" did not finish. Finish it with "tsm provision p" or remove it with "tsm rm -f p"');
   });
 });
