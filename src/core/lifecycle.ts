@@ -119,6 +119,8 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       await store
         .save({ ...machine.record, driver: { name: descriptor.name, config: machine.driver.config() } })
         .catch(() => undefined);
+      // The create is over and says so below: from now on the driver tells the machine's state.
+      await store.endCreate(req.name).catch(() => undefined);
       const cause = toTsmError(err);
       throw new TsmError("CREATE_FAILED", `Error creating machine "${req.name}": ${cause.message}`, {
         cause: err,
@@ -130,7 +132,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         ],
       });
     }
-    await store.finishCreate(req.name);
+    await store.endCreate(req.name);
     if (!machine.driver.features.provisionable) {
       const mp = store.paths.machine(req.name);
       session.progress.note(

@@ -88,7 +88,7 @@ export async function listMachines(session: Session, options: ListOptions): Prom
         return { name, driverName: "unknown", state: "Error", url: "", dockerVersion: "", error: result.error.message, responseMs: 0 };
       }
       if (creating) {
-        // Its creating process is gone: the create was interrupted, or failed after the record was kept.
+        // Its creating process died before the create could end (SIGKILL, a crash): the create was interrupted.
         const error = `The create of "${name}" did not finish. Finish it with "${await finishCommand(session, result.record)}" or remove it with "tsm rm -f ${name}"`;
         return { name, driverName: result.record.driver.name, state: "Error", url: "", dockerVersion: "", error, responseMs: 0, record: result.record };
       }

@@ -6,9 +6,9 @@
  * A machine directory is never seen half made or half removed, so a reader (`ls`)
  * never mistakes a machine being created or removed for a broken one: a new machine's
  * directory is built under a temporary name and renamed into place with its record
- * inside; a removed one is first renamed away, then deleted. While its create has not
- * finished a machine holds `creating.json`, naming the creating process: alive, the
- * machine is being created; dead, its create was interrupted.
+ * inside; a removed one is first renamed away, then deleted. While its create runs a
+ * machine holds `creating.json`, naming the creating process: alive, the machine is
+ * being created; dead, its create was interrupted (killed before it could end).
  */
 // Synchronous fs on purpose: these are small local files, and node:fs/promises
 // alone costs milliseconds of start-up that store-only commands cannot spare.
@@ -29,7 +29,7 @@ export type LoadResult = { ok: true; record: MachineRecord } | { ok: false; erro
 export interface CreatingState {
   pid: number;
   startedAt: string;
-  /** false: the create was interrupted (the process died) or failed after the record was kept. */
+  /** false: the create was interrupted (its process died before the create could end). */
   running: boolean;
 }
 
@@ -137,7 +137,7 @@ export class FileStore {
   /**
    * The first record of a machine being created: its directory appears at once with the
    * record and `creating.json` (this process) in it. MachineExistsError if it exists.
-   * The caller holds the machine lock; `finishCreate` ends the creating state.
+   * The caller holds the machine lock; `endCreate` ends the creating state.
    */
   async createRecord(record: MachineRecord): Promise<void> {
     if (await this.exists(record.name)) throw new MachineExistsError(record.name);
@@ -148,8 +148,13 @@ export class FileStore {
     ]);
   }
 
-  /** The machine's create has finished: it is an ordinary machine from now on. The caller holds the machine lock. */
-  async finishCreate(name: string): Promise<void> {
+  /**
+   * The machine's create is over: it finished, or it failed and said so (its record kept,
+   * with the hint of how to go on). From now on it is an ordinary machine, whose state
+   * its driver tells. Only a create whose process died leaves creating.json behind.
+   * The caller holds the machine lock.
+   */
+  async endCreate(name: string): Promise<void> {
     const mp = this.paths.machine(name);
     removeFile(mp.creating);
     fsyncDir(mp.dir);

@@ -249,7 +249,6 @@ describe("an interrupted create (defect 8)", () => {
   it.each([
     ["killed before its server key is in place", { op: "rename", name: "^server-key\\.pem$", signal: "SIGKILL" }],
     ["killed before its certificate stamp is written", { op: "rename", name: "^certs\\.json$", signal: "SIGKILL" }],
-    ["stopped by a full disk at its server key", { op: "write", name: "server-key\\.pem", enospc: true }],
   ] as const)("%s: ls marks it incomplete with the command that finishes it, which works; no temporary file is left", async (_what, fault) => {
     expect((await create("a")).exitCode).toBe(0); // the CA exists: the fault hits m's own files
     const r = await create("m", faultEnv([fault]));
@@ -260,6 +259,20 @@ describe("an interrupted create (defect 8)", () => {
     const finish = await runTsm(store, ["regenerate-certs", "-f", "m"]);
     expect(finish.exitCode, finish.stderr).toBe(0);
     expect((await runTsm(store, ["ls", "-t", "2"])).stdout).toMatch(/^m +- +none +Running +tcp:\/\/127\.0\.0\.1:2376 /m);
+    expect((await runTsm(store, ["env", "m"])).exitCode).toBe(0);
+    expect((await create("n")).exitCode).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it("stopped by a full disk at its server key: it says so and ends; ls names the command that completes the certificates, which works; no temporary file is left", async () => {
+    expect((await create("a")).exitCode).toBe(0);
+    const r = await create("m", faultEnv([{ op: "write", name: "server-key\\.pem", enospc: true }]));
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`Cannot write ${path.join(store, "machines", "m", "server-key.pem")}: the disk is full (ENOSPC)`);
+    const ls = await runTsm(store, ["ls", "-t", "2"]);
+    expect(ls.stdout).toMatch(/^m +- +none +Running +tcp:\/\/127\.0\.0\.1:2376 +Unknown +Unable to query docker version: The certificates of "m" are incomplete \(.*\.pem: missing\)\. Run "tsm regenerate-certs m"$/m);
+    const finish = await runTsm(store, ["regenerate-certs", "-f", "m"]);
+    expect(finish.exitCode, finish.stderr).toBe(0);
     expect((await runTsm(store, ["env", "m"])).exitCode).toBe(0);
     expect((await create("n")).exitCode).toBe(0);
     expect(await leftovers()).toEqual([]);

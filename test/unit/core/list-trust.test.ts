@@ -148,6 +148,15 @@ describe("ls after an interrupted create (defect 8)", () => {
     expect((await rows()).get("m")!.State).toBe("Stopped");
   });
 
+  it("a create that failed and said so is not incomplete: its driver tells its state, as before", async () => {
+    fake.script.fail = { getIp: new Error("no address yet") };
+    await expect(createMachine(world.session, createRequest("m"))).rejects.toThrow(/no address yet/);
+    fake.script.fail = {};
+    expect(existsSync(mp("m").creating)).toBe(false);
+    const row = (await rows()).get("m")!;
+    expect([row.State, row.Error]).toEqual(["Stopped", ""]);
+  });
+
   it("names tsm provision for a driver tsm provisions", async () => {
     fake.script.features = { provisionable: true };
     await world.session.store.save(fakeRecord("p"));
