@@ -4,8 +4,12 @@
  * and each machine's server certificate with copies of the client set in the
  * machine directory (that directory is DOCKER_CERT_PATH).
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
+import { CaDamagedError, FileIoError } from "../model/errors.js";
+import { makeDir } from "../store/atomic.js";
+import { recoverFileSet, writeFileSet, type SetFile } from "../store/file-set.js";
 import type { StorePaths } from "../store/paths.js";
 import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "./authority.js";
 import { crypto } from "./check.js";
@@ -20,17 +24,11 @@ export interface BootstrapResult {
 
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
+    throw new FileIoError("read", file, err);
   }
-}
-
-/** Writes atomically: certificates 0644, keys 0600. */
-export async function writePem(file: string, pem: string, secret: boolean): Promise<void> {
-  const { default: writeFileAtomic } = await import("write-file-atomic");
-  await writeFileAtomic(file, pem, { mode: secret ? 0o600 : 0o644, fsync: true });
 }
 
 /** The certificate subject's organisation: the local user, as Docker Machine does. */
@@ -64,6 +62,35 @@ async function usable(certPem: string | undefined, keyPem: string | undefined, n
   }
 }
 
+/**
+ * Why the store's CA cannot be used, or undefined when it can. Both files present, each
+ * readable, the key the certificate's, the certificate a CA valid now.
+ */
+async function caDamage(paths: StorePaths, certPem: string | undefined, keyPem: string | undefined, now: Date): Promise<CaDamagedError | undefined> {
+  if (certPem === undefined) return new CaDamagedError(paths.caCert, `is missing (its key ${paths.caKey} is there)`);
+  if (keyPem === undefined) return new CaDamagedError(paths.caKey, `is missing (the CA certificate ${paths.caCert} is there)`);
+  const { createPrivateKey, X509Certificate } = await crypto();
+  let cert: InstanceType<typeof X509Certificate>;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (err) {
+    return new CaDamagedError(paths.caCert, "is not a valid certificate (damaged or truncated)", { cause: err });
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    return new CaDamagedError(paths.caKey, "is not a valid private key (damaged or truncated)", { cause: err });
+  }
+  if (!cert.checkPrivateKey(key)) return new CaDamagedError(paths.caKey, `does not match the CA certificate ${paths.caCert}`);
+  if (!cert.ca) return new CaDamagedError(paths.caCert, "is not a CA certificate");
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now > to) return new CaDamagedError(paths.caCert, `expired on ${to.toISOString().slice(0, 10)}`);
+  if (now < from) return new CaDamagedError(paths.caCert, `is not valid until ${from.toISOString()} (is the clock right?)`);
+  return undefined;
+}
+
 export interface BootstrapOptions {
   organization: string;
   now?: Date;
@@ -72,25 +99,42 @@ export interface BootstrapOptions {
   log?: (line: string) => void;
 }
 
+/** A PEM file of a set: certificates 0644, keys 0600. */
+const pemFile = (file: string, pem: string, secret: boolean): SetFile => ({ name: path.basename(file), content: pem, mode: secret ? 0o600 : 0o644 });
+
 /**
- * Makes sure a valid CA and a client certificate issued by it exist. Keeps
- * what is valid; replaces what is missing, expired, mismatched or (with force)
- * everything. The caller holds the store lock.
+ * Makes sure a valid CA and a client certificate issued by it exist. The caller holds
+ * the store lock.
+ *
+ * The CA is created only where there is none (neither ca.pem nor ca-key.pem), or
+ * replaced on purpose (`force`: regenerate-certs --client-certs, which works whatever
+ * state the old one is in). An existing CA that cannot be used is an error
+ * (CaDamagedError), never replaced: a new key would orphan every machine's certificates.
+ * The client certificate, which nothing else depends on, is re-issued when it is missing,
+ * expired, mismatched or from another CA.
+ *
+ * Each pair is written as one unit with the directory's redo journal
+ * (src/store/file-set.ts): after a crash the CA is the old pair or the new pair, never a
+ * key of one and a certificate of the other; a journal a crash left is replayed first.
  */
 export async function ensureCaAndClient(paths: StorePaths, options: BootstrapOptions): Promise<BootstrapResult> {
   const now = options.now ?? new Date();
-  await mkdir(paths.certsDir, { recursive: true, mode: 0o700 });
+  makeDir(paths.certsDir);
+  recoverFileSet(paths.certsDir);
   let caPem = await readIfExists(paths.caCert);
   let caKeyPem = await readIfExists(paths.caKey);
+  const files: SetFile[] = [];
   let createdCa = false;
-  if (options.force || !(await usable(caPem, caKeyPem, now))) {
+  if (options.force || (caPem === undefined && caKeyPem === undefined)) {
     options.log?.(`Creating CA: ${paths.caCert}`);
     const ca = await createCa({ organization: options.organization, now });
-    await writePem(paths.caKey, ca.keyPem, true);
-    await writePem(paths.caCert, ca.certPem, false);
+    files.push(pemFile(paths.caKey, ca.keyPem, true), pemFile(paths.caCert, ca.certPem, false));
     caPem = ca.certPem;
     caKeyPem = ca.keyPem;
     createdCa = true;
+  } else {
+    const damage = await caDamage(paths, caPem, caKeyPem, now);
+    if (damage) throw damage;
   }
   const ca: IssuedCert = { certPem: caPem!, keyPem: caKeyPem! };
   let clientPem = await readIfExists(paths.clientCert);
@@ -99,12 +143,13 @@ export async function ensureCaAndClient(paths: StorePaths, options: BootstrapOpt
   if (createdCa || !(await usable(clientPem, clientKeyPem, now, ca.certPem))) {
     options.log?.(`Creating client certificate: ${paths.clientCert}`);
     const client = await issueClientCert({ ca, organization: `${options.organization}.<bootstrap>`, commonName: "tsm client", now });
-    await writePem(paths.clientKey, client.keyPem, true);
-    await writePem(paths.clientCert, client.certPem, false);
+    files.push(pemFile(paths.clientKey, client.keyPem, true), pemFile(paths.clientCert, client.certPem, false));
     clientPem = client.certPem;
     clientKeyPem = client.keyPem;
     createdClient = true;
   }
+  // A new CA and its client certificate are one unit too: a crash never leaves a client certificate of the old CA beside a new one.
+  if (files.length > 0) writeFileSet(paths.certsDir, files);
   return { ca, client: { certPem: clientPem!, keyPem: clientKeyPem! }, createdCa, createdClient };
 }
 
@@ -122,10 +167,13 @@ export interface MachineCertOptions {
   now?: Date;
 }
 
-/** Issues the machine's server certificate and copies the client set beside it. The caller holds the machine lock. */
+/**
+ * Issues the machine's server certificate and copies the client set beside it, all five
+ * files as one unit, then the verified stamp. The caller holds the machine lock.
+ */
 export async function writeMachineCerts(paths: StorePaths, options: MachineCertOptions): Promise<IssuedCert> {
   const mp = paths.machine(options.name);
-  await mkdir(mp.dir, { recursive: true, mode: 0o700 });
+  makeDir(mp.dir);
   const server = await issueServerCert({
     ca: options.bootstrap.ca,
     organization: `${options.organization}.${options.name}`,
@@ -134,11 +182,14 @@ export async function writeMachineCerts(paths: StorePaths, options: MachineCertO
     clientAuth: options.clientAuth ?? false,
     now: options.now ?? new Date(),
   });
-  await writePem(mp.serverKey, server.keyPem, true);
-  await writePem(mp.serverCert, server.certPem, false);
-  await writePem(mp.caCert, options.bootstrap.ca.certPem, false);
-  await writePem(mp.clientCert, options.bootstrap.client.certPem, false);
-  await writePem(mp.clientKey, options.bootstrap.client.keyPem, true);
+  // One unit (src/store/file-set.ts): a crash leaves the old set or the new one, never a key beside another generation's certificate.
+  writeFileSet(mp.dir, [
+    pemFile(mp.serverKey, server.keyPem, true),
+    pemFile(mp.serverCert, server.certPem, false),
+    pemFile(mp.caCert, options.bootstrap.ca.certPem, false),
+    pemFile(mp.clientCert, options.bootstrap.client.certPem, false),
+    pemFile(mp.clientKey, options.bootstrap.client.keyPem, true),
+  ]);
   await writeCertStamp(mp);
   return server;
 }

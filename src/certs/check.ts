@@ -53,6 +53,43 @@ export interface CertSetPem {
   serverCertPem: string;
 }
 
+export type PairName = "client" | "server";
+
+/** A key and the certificate it belongs with, as PEM text; undefined for a missing file. */
+export interface KeyPairFiles {
+  what: PairName;
+  certPem: string | undefined;
+  keyPem: string | undefined;
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * What is wrong with one key pair, as check.ts phrases problems ("the server key does not
+ * match the server certificate"), or undefined when the key is the certificate's. Both
+ * files missing is not this check's business (an incomplete set is reported elsewhere).
+ */
+export async function keyPairProblem(pair: KeyPairFiles): Promise<string | undefined> {
+  const { what, certPem, keyPem } = pair;
+  if (certPem === undefined && keyPem === undefined) return undefined;
+  if (certPem === undefined) return `the ${what} certificate is missing (${pair.certFile})`;
+  if (keyPem === undefined) return `the ${what} key is missing (${pair.keyFile})`;
+  const { createPrivateKey, X509Certificate } = await crypto();
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    return `the ${what} certificate cannot be read (${pair.certFile})`;
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    return `the ${what} key cannot be read (${pair.keyFile})`;
+  }
+  return cert.checkPrivateKey(key) ? undefined : `the ${what} key does not match the ${what} certificate`;
+}
+
 /** Does the certificate name this host (IP or DNS name)? */
 export function certCovers(cert: X509Certificate, address: string): boolean {
   if (isIpLiteral(address)) return cert.checkIP(address) !== undefined;

@@ -4,11 +4,12 @@
  * directory. The checks here are local (files and X.509 fields); only
  * `verifyEngine` touches the network.
  */
-import { readFile } from "node:fs";
-import { certSetProblems, parseCert, type CertSetPem } from "../certs/check.js";
+import { readFile, readFileSync } from "node:fs";
+import { certSetProblems, keyPairProblem, parseCert, type CertSetPem, type KeyPairFiles } from "../certs/check.js";
 import { readValidStamp, stampProblems } from "../certs/stamp.js";
 import { getEngineVersion, parseTcpUrl, type EngineEndpoint, type EngineVersion } from "../docker/engine-api.js";
 import { CertificateError } from "../model/errors.js";
+import type { MachinePaths } from "../store/paths.js";
 import type { Machine } from "./machine.js";
 import { opContext, type Session } from "./session.js";
 
@@ -114,6 +115,35 @@ export async function machineTlsConnection(session: Session, machine: Machine): 
   const set = await readCertSet(machine);
   const connection = await checked(session, machine, set);
   return { ...connection, endpoint: { host: connection.host, port: connection.port, tls: { ca: set.caPem, cert: set.clientCertPem, key: set.clientKeyPem } } };
+}
+
+function readIfThere(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? undefined : "";
+  }
+}
+
+/**
+ * Is each key of the machine's set (client and server pair) its certificate's? For `ls`,
+ * which shows a mismatch as an error row. Costs a few stat calls while the verified stamp
+ * still describes the files (it vouches for the pairs it covers); only a pair the stamp
+ * does not vouch for is parsed and compared. A pair with neither file is not reported
+ * here (a set that was never written).
+ */
+export async function keyPairProblems(paths: MachinePaths): Promise<string[]> {
+  const stamp = readValidStamp(paths);
+  const pairs: Array<Omit<KeyPairFiles, "certPem" | "keyPem">> = [];
+  if (!stamp) pairs.push({ what: "client", certFile: paths.clientCert, keyFile: paths.clientKey });
+  if (!stamp?.files.serverKey) pairs.push({ what: "server", certFile: paths.serverCert, keyFile: paths.serverKey });
+  const problems: string[] = [];
+  for (const pair of pairs) {
+    const problem = await keyPairProblem({ ...pair, certPem: readIfThere(pair.certFile), keyPem: readIfThere(pair.keyFile) });
+    if (problem) problems.push(problem);
+  }
+  return problems;
 }
 
 function warnIfExpiringSoon(session: Session, name: string, validity: Validity): void {

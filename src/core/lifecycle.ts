@@ -87,7 +87,8 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
     log("Creating machine...");
     let driverStarted = false;
     try {
-      await store.save({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
+      // The machine appears whole, marked as being created until the end (ls shows "Creating").
+      await store.createRecord({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
       driverStarted = true;
       await machine.driver.create(ctx);
       // A guest whose host key the driver chose (a VM's seed) is pinned before first contact.
@@ -118,6 +119,8 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       await store
         .save({ ...machine.record, driver: { name: descriptor.name, config: machine.driver.config() } })
         .catch(() => undefined);
+      // The create is over and says so below: from now on the driver tells the machine's state.
+      await store.endCreate(req.name).catch(() => undefined);
       const cause = toTsmError(err);
       throw new TsmError("CREATE_FAILED", `Error creating machine "${req.name}": ${cause.message}`, {
         cause: err,
@@ -129,6 +132,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         ],
       });
     }
+    await store.endCreate(req.name);
     if (!machine.driver.features.provisionable) {
       const mp = store.paths.machine(req.name);
       session.progress.note(

@@ -5,6 +5,9 @@
  * a directory. Rendering the rows (templates, table) is the CLI's. Also the
  * active machine: the running one whose URL is $DOCKER_HOST.
  */
+import { MachineNotFoundError } from "../model/errors.js";
+import type { MachineRecord } from "../model/machine.js";
+import { keyPairProblems } from "./connection.js";
 import { hasAnyFilter, matchesState, matchesStatic, type LsFilters } from "./ls-filter.js";
 import { openRecord } from "./open.js";
 import { probeMachine, type ProbeResult } from "./probe.js";
@@ -67,22 +70,53 @@ export async function listMachines(session: Session, options: ListOptions): Prom
   const { filters } = options;
   const names = await session.store.list();
   if (options.quiet && !hasAnyFilter(filters)) return { names };
-  const loaded = await Promise.all(names.map(async (name) => ({ name, result: await session.store.tryLoad(name) })));
-  const candidates = loaded.filter(({ name, result }) => matchesStatic(filters, name, result.ok ? result.record : undefined));
+  const loaded = await Promise.all(
+    names.map(async (name) => ({ name, creating: session.store.creating(name), result: await session.store.tryLoad(name) })),
+  );
+  // A machine removed since the directory was listed is not a row.
+  const present = loaded.filter(({ result }) => result.ok || !(result.error instanceof MachineNotFoundError));
+  const candidates = present.filter(({ name, result }) => matchesStatic(filters, name, result.ok ? result.record : undefined));
   const needsProbe = !options.quiet || filters.state.length > 0;
   const probes = await Promise.all(
-    candidates.map(async ({ name, result }): Promise<ProbeResult> => {
+    candidates.map(async ({ name, creating, result }): Promise<ProbeResult> => {
+      if (creating?.running) {
+        // Its create runs: nothing to ask its driver yet, and nothing is wrong with it.
+        const record = result.ok ? result.record : undefined;
+        return { name, driverName: record?.driver.name ?? "unknown", state: "Creating", url: "", dockerVersion: "", error: "", responseMs: 0, ...(record ? { record } : {}) };
+      }
       if (!result.ok) {
         return { name, driverName: "unknown", state: "Error", url: "", dockerVersion: "", error: result.error.message, responseMs: 0 };
       }
+      if (creating) {
+        // Its creating process died before the create could end (SIGKILL, a crash): the create was interrupted.
+        const error = `The create of "${name}" did not finish. Finish it with "${await finishCommand(session, result.record)}" or remove it with "tsm rm -f ${name}"`;
+        return { name, driverName: result.record.driver.name, state: "Error", url: "", dockerVersion: "", error, responseMs: 0, record: result.record };
+      }
       if (!needsProbe) {
         return { name, driverName: result.record.driver.name, state: "", url: "", dockerVersion: "", error: "", responseMs: 0, record: result.record };
+      }
+      // A key that is not its certificate's (a damaged file, or a crash in the middle of a rewrite by an older tsm) breaks TLS whatever the host does.
+      const pairs = await keyPairProblems(session.store.paths.machine(name));
+      if (pairs.length > 0) {
+        const error = `The certificates of "${name}" are not usable: ${pairs.join("; ")}. Run "tsm regenerate-certs ${name}"`;
+        return { name, driverName: result.record.driver.name, state: "Error", url: "", dockerVersion: "", error, responseMs: 0, record: result.record };
       }
       return probeMachine(session, result.record, { timeoutMs: options.timeoutMs, stateOnly: options.quiet });
     }),
   );
   const kept = probes.filter((p) => matchesState(filters, p.state));
   return { names: kept.map((p) => p.name), rows: kept.map((p) => toRow(p, session.env.DOCKER_HOST)) };
+}
+
+/** The one command that finishes an interrupted create: provisioning where tsm manages the engine, else the certificates (the only step left). */
+async function finishCommand(session: Session, record: MachineRecord): Promise<string> {
+  let provisionable = false;
+  try {
+    provisionable = (await openRecord(session, record)).driver.features.provisionable;
+  } catch {
+    // A driver that cannot even be opened: rm is the way out, regenerate-certs will say why.
+  }
+  return `tsm ${provisionable ? "provision" : "regenerate-certs"} ${record.name}`;
 }
 
 /** `found`: the active machine; `timedOut`: the candidate that did not answer in time; neither: no active machine. */

@@ -91,6 +91,8 @@ export async function regenerateCerts(session: Session, names: readonly string[]
         io.err(
           `The engine of "${name}" is not managed by tsm: install ${machine.paths.caCert}, ${machine.paths.serverCert} and ${machine.paths.serverKey} on it and restart it.\n`,
         );
+        // For an engine tsm does not manage, the certificates are the last step of create: an interrupted create is finished now.
+        if (store.creating(name)) await store.endCreate(name);
       }
     }),
   );

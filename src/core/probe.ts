@@ -15,7 +15,8 @@ import { opContext, type Session } from "./session.js";
 export interface ProbeResult {
   name: string;
   driverName: string;
-  state: MachineState;
+  /** A driver's state, or "Creating" for a machine whose create is running (core/list.ts). */
+  state: MachineState | "Creating";
   url: string;
   /** "v20.10.24", "Unknown" when the engine could not be asked, "" when not running. */
   dockerVersion: string;

@@ -135,7 +135,10 @@ export function provisionMachines(session: Session, names: readonly string[]): P
     session.store.withMachineLock(name, async () => {
       const machine = await openMachine(session, name);
       if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "provision: tsm does not manage that engine");
-      return provisionMachine(session, machine, opContext(session, name), { pin: (r) => session.store.save(r) });
+      const version = await provisionMachine(session, machine, opContext(session, name), { pin: (r) => session.store.save(r) });
+      // Provisioning is the last step of create for these drivers: an interrupted create is finished now.
+      if (session.store.creating(name)) await session.store.endCreate(name);
+      return version;
     }),
   );
 }

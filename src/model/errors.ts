@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   EXISTS: "a machine of that name exists already",
   CORRUPT_RECORD: "a machine record cannot be read or used",
   STORE: "the store cannot be read or written",
+  DISK_FULL: "the disk (or quota) holding the store is full",
   LOCKED: "another tsm process held a lock for too long",
   // machine state and driver abilities (exit 3, 7)
   PRE_CREATE: "a pre-create check failed; nothing was created",
@@ -55,6 +56,7 @@ export const ERROR_CODES = {
   ACTIVE_TIMEOUT: "the active machine did not answer in time",
   // certificates and the engine
   CERTS: "certificates missing, expired, not matching, or refused",
+  CA_DAMAGED: "the store's CA key or certificate is missing, unreadable, expired or mismatched; tsm never replaces it by itself",
   BAD_URL: "an engine URL is not tcp://HOST:PORT",
   ENGINE_API: "the Docker engine's API answered with an error or not at all",
   ENGINE_NOT_READY: "the Docker engine did not answer over TLS in time",
@@ -234,10 +236,58 @@ export class NotSupportedError extends TsmError {
   }
 }
 
+const IO_REASONS: Readonly<Record<string, string>> = {
+  ENOSPC: "the disk is full (ENOSPC). Free some space and run the command again",
+  EDQUOT: "the disk quota is exceeded (EDQUOT). Free some space and run the command again",
+  EACCES: "permission denied (EACCES). Check that you own the store and may write to it",
+  EPERM: "operation not permitted (EPERM). Check that you own the store and may write to it",
+  EROFS: "the file system is read-only (EROFS). Use a store on a writable disk (--storage-path)",
+  EIO: "input/output error (EIO). The disk may be failing: check it and run the command again",
+  ENOTDIR: "a part of the path is not a directory (ENOTDIR). Move that file out of the store",
+  EISDIR: "a directory is in the way (EISDIR). Move it out of the store",
+  EMFILE: "too many open files (EMFILE). Raise the limit (ulimit -n) or run fewer commands at once",
+};
+
+/**
+ * A file of the store (records, certificates, keys) could not be read or written. Names the
+ * file and, for the usual causes (a full disk, permissions), what to do. `action` is the verb:
+ * "write", "read", "create the directory", "remove"...
+ */
+export class FileIoError extends TsmError {
+  constructor(
+    readonly action: string,
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const reason = (errno && IO_REASONS[errno]) ?? (cause instanceof Error ? cause.message : String(cause));
+    super(errno === "ENOSPC" || errno === "EDQUOT" ? "DISK_FULL" : "STORE", `Cannot ${action} ${path}: ${reason}`, { cause });
+  }
+}
+
 /** Certificates missing, expired, not matching the machine address, or refused by the engine. */
 export class CertificateError extends TsmError {
   constructor(message: string, options: { cause?: unknown; details?: string[] } = {}) {
     super("CERTS", message, { ...options, exitCode: ExitCode.failed });
+  }
+}
+
+/**
+ * The store's CA cannot be used (a file missing or unreadable, key and certificate not a
+ * pair, expired). Replacing it would orphan every machine's certificates, so tsm never
+ * does so by itself: the message names the file and the deliberate way out.
+ */
+export class CaDamagedError extends TsmError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(
+      "CA_DAMAGED",
+      `The CA cannot be used: ${file} ${reason}. tsm never replaces a CA by itself; to make a new one on purpose, run "tsm regenerate-certs --client-certs [NAME...]" (the machines named get certificates from the new CA)`,
+      { ...options, exitCode: ExitCode.failed },
+    );
   }
 }
 

@@ -1,15 +1,25 @@
 /**
  * The machine store on disk. Reads never write; writes are atomic (temp file,
- * fsync, rename) and happen under the machine's lock, taken by the caller
- * through `withMachineLock`.
+ * fsync, rename, fsync of the directory: src/store/atomic.ts) and happen under the
+ * machine's lock, taken by the caller through `withMachineLock`.
+ *
+ * A machine directory is never seen half made or half removed, so a reader (`ls`)
+ * never mistakes a machine being created or removed for a broken one: a new machine's
+ * directory is built under a temporary name and renamed into place with its record
+ * inside; a removed one is first renamed away, then deleted. While its create runs a
+ * machine holds `creating.json`, naming the creating process: alive, the machine is
+ * being created; dead, its create was interrupted (killed before it could end).
  */
 // Synchronous fs on purpose: these are small local files, and node:fs/promises
 // alone costs milliseconds of start-up that store-only commands cannot spare.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, type Dirent } from "node:fs";
-import { CorruptRecordError, MachineNotFoundError, TsmError } from "../model/errors.js";
+import path from "node:path";
+import { CorruptRecordError, FileIoError, MachineExistsError, MachineNotFoundError, TsmError } from "../model/errors.js";
 import { MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../model/machine.js";
 import { isValidMachineName } from "../model/name.js";
 import type { DriverRegistry } from "../model/registry.js";
+import { cleanTemps, fsyncDir, makeDir, ownPid, processAlive, removeFile, renameEntry, tempName, writeFileAtomic } from "./atomic.js";
+import { recoverFileSet } from "./file-set.js";
 import { machineLockName, storeLockName, withLock, type LockOptions } from "./lock.js";
 import type { StorePaths } from "./paths.js";
 
@@ -22,6 +32,17 @@ export interface StoreLockOptions {
   /** This process's command line, recorded in the locks it takes, for other processes' messages. */
   command?: string;
 }
+
+/** What `creating.json` says: who creates the machine, and whether that process still runs. */
+export interface CreatingState {
+  pid: number;
+  startedAt: string;
+  /** false: the create was interrupted (its process died before the create could end). */
+  running: boolean;
+}
+
+const RECORD_MODE = 0o600;
+const recordText = (record: MachineRecord) => `${JSON.stringify(record, null, 2)}\n`;
 
 export class FileStore {
   constructor(
@@ -115,25 +136,143 @@ export class FileStore {
     return record;
   }
 
-  /** Atomic replace, mode 0600. The caller holds the machine lock. */
+  /** Atomic, durable replace, mode 0600; a machine without a directory gets it whole (see `publish`). The caller holds the machine lock. */
   async save(record: MachineRecord): Promise<void> {
     const mp = this.paths.machine(record.name);
-    mkdirSync(mp.dir, { recursive: true, mode: 0o700 });
-    const { default: writeFileAtomic } = await import("write-file-atomic");
-    await writeFileAtomic(mp.record, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, fsync: true });
+    if (await this.exists(record.name)) writeFileAtomic(mp.record, recordText(record), { mode: RECORD_MODE });
+    else this.publish(record.name, [["config.json", recordText(record)]]);
   }
 
-  /** Removes the machine directory and everything in it. Resolves when it is already gone. */
+  /**
+   * The first record of a machine being created: its directory appears at once with the
+   * record and `creating.json` (this process) in it. MachineExistsError if it exists.
+   * The caller holds the machine lock; `endCreate` ends the creating state.
+   */
+  async createRecord(record: MachineRecord): Promise<void> {
+    if (await this.exists(record.name)) throw new MachineExistsError(record.name);
+    const marker: Omit<CreatingState, "running"> = { pid: ownPid(), startedAt: new Date().toISOString() };
+    this.publish(record.name, [
+      ["creating.json", `${JSON.stringify(marker)}\n`],
+      ["config.json", recordText(record)],
+    ]);
+  }
+
+  /**
+   * The machine's create is over: it finished, or it failed and said so (its record kept,
+   * with the hint of how to go on). From now on it is an ordinary machine, whose state
+   * its driver tells. Only a create whose process died leaves creating.json behind.
+   * The caller holds the machine lock.
+   */
+  async endCreate(name: string): Promise<void> {
+    const mp = this.paths.machine(name);
+    removeFile(mp.creating);
+    fsyncDir(mp.dir);
+  }
+
+  /** Whether the machine's create has not finished (undefined: it has, or the machine does not exist), and whether it still runs. */
+  creating(name: string): CreatingState | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.paths.machine(name).creating, "utf8");
+    } catch {
+      return undefined;
+    }
+    try {
+      const m = JSON.parse(text) as Partial<CreatingState>;
+      const pid = typeof m.pid === "number" ? m.pid : 0;
+      return { pid, startedAt: typeof m.startedAt === "string" ? m.startedAt : "", running: processAlive(pid) };
+    } catch {
+      // Written atomically, so never half written; unreadable means damaged: not running.
+      return { pid: 0, startedAt: "", running: false };
+    }
+  }
+
+  /** Builds the machine directory under a temporary name and renames it into place: readers see all of it or nothing. */
+  private publish(name: string, files: ReadonlyArray<readonly [string, string]>): void {
+    const machinesDir = this.paths.machinesDir;
+    const dir = this.paths.machineDir(name);
+    makeDir(machinesDir);
+    const staging = path.join(machinesDir, tempName());
+    try {
+      mkdirSync(staging, { mode: 0o700 });
+      for (const [file, text] of files) {
+        writeFileAtomic(path.join(staging, file), text, { mode: RECORD_MODE, shownAs: path.join(dir, file), syncDir: false });
+      }
+      fsyncDir(staging);
+      try {
+        renameEntry(staging, dir, dir);
+      } catch (err) {
+        const code = ((err as FileIoError).cause as NodeJS.ErrnoException | undefined)?.code;
+        if (code === "ENOTEMPTY" || code === "EEXIST") throw new MachineExistsError(name);
+        throw err;
+      }
+    } catch (err) {
+      rmSync(staging, { recursive: true, force: true });
+      throw err instanceof TsmError ? err : new FileIoError("create the directory", dir, err);
+    }
+    fsyncDir(machinesDir);
+  }
+
+  /**
+   * Removes the machine directory and everything in it; resolves when it is already gone.
+   * The directory is renamed away first, so readers never see it half deleted; a crash
+   * while deleting leaves a temporary directory that the next lock holder removes.
+   */
   async remove(name: string): Promise<void> {
-    rmSync(this.paths.machineDir(name), { recursive: true, force: true });
+    const dir = this.paths.machineDir(name);
+    const trash = path.join(this.paths.machinesDir, tempName());
+    let target = trash;
+    try {
+      if (!renameEntry(dir, trash, dir)) return;
+      fsyncDir(this.paths.machinesDir);
+    } catch (err) {
+      // A platform that cannot rename a directory in use (Windows): delete it in place.
+      const code = ((err as FileIoError).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code !== "EPERM" && code !== "EBUSY" && code !== "EACCES") throw err;
+      target = dir;
+    }
+    try {
+      rmSync(target, { recursive: true, force: true });
+    } catch (err) {
+      if (target === dir) throw new FileIoError("remove", dir, err);
+      // Already out of sight; the next lock holder removes what is left of it.
+    }
   }
 
+  /**
+   * Runs `fn` holding the machine's lock. First the holder cleans up after a holder that
+   * crashed: it finishes a certificate set whose journal was complete
+   * (src/store/file-set.ts) and removes the temporary files and directories that dead
+   * processes left in the machine's directory and beside it (a half-built or half-deleted
+   * machine directory).
+   */
   withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return withLock(this.paths.locksDir, machineLockName(name), fn, this.lockOptions(`the lock of machine "${name}"`));
+    return withLock(
+      this.paths.locksDir,
+      machineLockName(name),
+      async () => {
+        const dir = this.paths.machineDir(name);
+        cleanTemps(dir, MACHINE_FILES);
+        recoverFileSet(dir);
+        cleanTemps(this.paths.machinesDir);
+        return fn();
+      },
+      this.lockOptions(`the lock of machine "${name}"`),
+    );
   }
 
+  /** Runs `fn` holding the store lock (the CA and client certificate), after cleaning up what dead holders left there. */
   withStoreLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withLock(this.paths.locksDir, storeLockName, fn, this.lockOptions("the store lock"));
+    return withLock(
+      this.paths.locksDir,
+      storeLockName,
+      async () => {
+        cleanTemps(this.paths.certsDir, CERTS_FILES);
+        cleanTemps(this.paths.machinesDir);
+        return fn();
+      },
+      this.lockOptions("the store lock"),
+    );
   }
 
   private lockOptions(what: string): LockOptions {
@@ -141,6 +280,10 @@ export class FileStore {
     return { what, ...(onWait ? { onWait: (w) => onWait(w.message) } : {}), ...(command !== undefined ? { command } : {}) };
   }
 }
+
+/** The files tsm writes, whose temporary copies an older tsm (write-file-atomic: `<name>.<hex>`) may have left after a crash. */
+const MACHINE_FILES = ["config.json", "certs.json", "ca.pem", "cert.pem", "key.pem", "server.pem", "server-key.pem"];
+const CERTS_FILES = ["ca.pem", "ca-key.pem", "cert.pem", "key.pem"];
 
 /** Natural order on lower-cased names: bar, Baz2, baz10 (Docker Machine's ls order). */
 export function naturalCompare(a: string, b: string): number {

@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { AddressLeases, LeaseNetwork } from "../model/driver.js";
-import { TsmError } from "../model/errors.js";
+import { FileIoError, TsmError } from "../model/errors.js";
 import type { StorePaths } from "./paths.js";
 
 function leaseDir(paths: StorePaths, network: LeaseNetwork): string {
@@ -21,7 +21,9 @@ function leaseDir(paths: StorePaths, network: LeaseNetwork): string {
 export async function leaseAddress(paths: StorePaths, network: LeaseNetwork, machineName: string, machineExists: (name: string) => boolean): Promise<string> {
   const { mkdir, readFile, writeFile } = await import("node:fs/promises");
   const dir = leaseDir(paths, network);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+    throw new FileIoError("create the directory", dir, err);
+  });
   for (let host = network.first; host <= network.last; host++) {
     const address = `${network.prefix}.${host}`;
     const file = path.join(dir, address);
@@ -29,14 +31,16 @@ export async function leaseAddress(paths: StorePaths, network: LeaseNetwork, mac
       await writeFile(file, machineName, { flag: "wx", mode: 0o600 });
       return address;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new FileIoError("write", file, e);
     }
     const owner = await readFile(file, "utf8").catch(() => "");
     if (owner === machineName) return address;
     if (owner !== "" && !machineExists(owner)) {
       // The machine that held it is gone from the store: take the lease over, then check that
       // no concurrent create took it too (the last writer wins; the loser moves on).
-      await writeFile(file, machineName, { mode: 0o600 });
+      await writeFile(file, machineName, { mode: 0o600 }).catch((err: unknown) => {
+        throw new FileIoError("write", file, err);
+      });
       if ((await readFile(file, "utf8").catch(() => "")) === machineName) return address;
     }
   }

@@ -5,6 +5,7 @@
  *   <root>/machines/<name>/config.json           the machine record
  *   <root>/machines/<name>/{ca,cert,key}.pem     copies of the client set (DOCKER_CERT_PATH)
  *   <root>/machines/<name>/server{,-key}.pem     the machine's server certificate
+ *   <root>/machines/<name>/creating.json         while (or if) its create has not finished: who creates it
  *   <root>/locks/                                inter-process locks
  *   <root>/cache/                                downloaded images
  *
@@ -63,6 +64,8 @@ export interface MachinePaths {
   readonly clientKey: string;
   readonly serverCert: string;
   readonly serverKey: string;
+  /** Present from the moment the machine appears until its create finishes: the creating process (src/store/file-store.ts). */
+  readonly creating: string;
 }
 
 export function storePaths(root: string, platform: NodeJS.Platform = process.platform): StorePaths {
@@ -91,6 +94,7 @@ export function storePaths(root: string, platform: NodeJS.Platform = process.pla
         clientKey: p.join(dir, "key.pem"),
         serverCert: p.join(dir, "server.pem"),
         serverKey: p.join(dir, "server-key.pem"),
+        creating: p.join(dir, "creating.json"),
       };
     },
   };
