@@ -12,7 +12,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { counts, reportCounts } from "./lib/counts.js";
-import { DOCUMENTED_EXIT, describeOutcome, killStragglers, stderrProblems, tsm, type Outcome } from "./lib/proc.js";
+import { DOCUMENTED_EXIT, describeOutcome, errorText, killStragglers, stderrProblems, tsm, type Outcome } from "./lib/proc.js";
 import { buildStore, checkStore, copyStore, createArgs, hintFor, lsRows, readCaKey, removeDir, rowSaysBroken, tempStoreDir } from "./lib/store.js";
 
 let template: string;
@@ -79,8 +79,9 @@ async function damagedCa(store: string, problems: string[], damagedFiles: readon
     return; // the rest would only repeat the consequences
   }
   const named = damagedFiles.map((f) => file(store, "certs", f));
-  if (!named.some((f) => create.stderr.includes(f))) problems.push(`create's error does not name ${named.join(" or ")}: ${describeOutcome(create)}`);
-  if (!/tsm regenerate-certs\b[^\n]*--client-certs/.test(create.stderr)) problems.push(`create's error does not give the way out (tsm regenerate-certs --client-certs): ${describeOutcome(create)}`);
+  const error = errorText(create);
+  if (!named.some((f) => error.includes(f))) problems.push(`create's error does not name ${named.join(" or ")}: ${describeOutcome(create)}`);
+  if (!/tsm regenerate-certs\b[^\n]*--client-certs/.test(error)) problems.push(`create's error does not give the way out (tsm regenerate-certs --client-certs): ${describeOutcome(create)}`);
   await unchanged("after create");
   const ls = await lsRows(store);
   sane(ls.outcome, problems);

@@ -18,7 +18,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { describeWithPrereqs } from "../helpers/prereq.js";
 import { counts, reportCounts } from "./lib/counts.js";
-import { DOCUMENTED_EXIT, describeOutcome, killStragglers, stderrProblems, tsm } from "./lib/proc.js";
+import { DOCUMENTED_EXIT, describeOutcome, errorText, killStragglers, stderrProblems, tsm } from "./lib/proc.js";
 import { buildStore, checkStore, createArgs, readCaKey, removeDir, tempStoreDir } from "./lib/store.js";
 
 const PAGE = 4096;
@@ -103,8 +103,9 @@ describeWithPrereqs("a full disk under the store (tmpfs)", mountProblems(), () =
       for (const p of stderrProblems(create)) problems.push(`${describeOutcome(create)} -> ${p}`);
       if (create.code === null || !DOCUMENTED_EXIT.has(create.code)) problems.push(`not a documented exit: ${describeOutcome(create)}`);
       if (create.code !== 0) {
-        if (!create.stderr.includes(`${store}/`)) problems.push(`the error does not name the path it could not write: ${describeOutcome(create)}`);
-        if (!/no space left|disk is full|disk full|ENOSPC/i.test(create.stderr)) problems.push(`the error does not say the disk is full: ${describeOutcome(create)}`);
+        const error = errorText(create);
+        if (!error.includes(`${store}/`)) problems.push(`the error does not name the path it could not write: ${describeOutcome(create)}`);
+        if (!/no space left|disk is full|disk full|ENOSPC/i.test(error)) problems.push(`the error does not say the disk is full: ${describeOutcome(create)}`);
       }
       // Nothing half written, while the disk is still full (hints are followed once there is room).
       const full = await checkStore(store, { caKey: caBefore, mustBeValid: [...(withCa ? ["base"] : []), ...(create.code === 0 ? ["m"] : [])], followHints: false });

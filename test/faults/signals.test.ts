@@ -2,7 +2,8 @@
  * Signals at random points. Each try copies a prepared store, starts one tsm command,
  * delivers SIGKILL, SIGTERM or SIGINT after a random delay (seeded; try i of n at a random
  * point of the i-th slice of 1.1 times the command's own baseline, so the tries spread from
- * Node's start-up to after the last write), then:
+ * Node's start-up to after the last write; the seed fixes that fraction, the delay in ms
+ * follows the machine's speed), then:
  *
  * - the signalled command ended sanely: killed by the signal, or a documented exit status
  *   with no stack trace; an "interrupted" status (130) says so and, when the machine it was
@@ -24,7 +25,7 @@ import { counts, reportCounts } from "./lib/counts.js";
 import { DOCUMENTED_EXIT, describeOutcome, killStragglers, startTsm, stderrProblems, tsm, waitExit, type Outcome } from "./lib/proc.js";
 import { rngFor, runSeed, seedText, type Rng } from "./lib/rng.js";
 import { buildStore, caState, checkStore, copyStore, createArgs, machineProblems, readCaKey, removeDir, tempStoreDir } from "./lib/store.js";
-import { baselineText, measureBaseline, nextCommands, type Baseline } from "./lib/trial.js";
+import { baselineText, measureBaseline, nextCommands, timeCommand, type Baseline } from "./lib/trial.js";
 
 /** Tries per (signal, command); TSM_FAULT_TRIES raises it for a longer hunt. */
 const TRIES = Number(process.env.TSM_FAULT_TRIES || 2);
@@ -119,8 +120,9 @@ async function tryOn(store: string, command: Command, signal: Signal, rng: Rng, 
   await copyStore(p.emptyStore ? empty : withCa, store);
   const caBefore = await readCaKey(store);
   // Try i of n lands in the i-th slice of [0, 1.1 x the command's baseline]: spread from Node's start-up to past the last write.
-  const slice = (baseline.command * 1.1) / TRIES;
-  const delay = rng.int(Math.round(i * slice), Math.round((i + 1) * slice));
+  // The seed fixes the point as a fraction of the command's run; the delay is that fraction of the run measured now.
+  const fraction = ((i + rng.next()) * 1.1) / TRIES;
+  const delay = Math.round(fraction * baseline.command);
   counts.tries++;
 
   const proc = startTsm(store, p.args);
@@ -128,7 +130,7 @@ async function tryOn(store: string, command: Command, signal: Signal, rng: Rng, 
   const sent = proc.signal(signal);
   if (sent) counts.faults++;
   const { outcome, hung } = await waitExit(proc, signal === "SIGKILL" ? 10_000 : 20_000);
-  const head = `try ${i}: ${signal} ${sent ? `after ${delay} ms` : `(not sent: it had exited before ${delay} ms)`} of "tsm ${p.args.join(" ")}" on a store ${p.emptyStore ? "without a CA" : "with a CA"}; ${describeOutcome(outcome)}`;
+  const head = `try ${i}: ${signal} ${sent ? `after ${delay} ms (${fraction.toFixed(2)} of its ${baseline.command} ms baseline)` : `(not sent: it had exited before ${delay} ms)`} of "tsm ${p.args.join(" ")}" on a store ${p.emptyStore ? "without a CA" : "with a CA"}; ${describeOutcome(outcome)}`;
   const problems: string[] = [];
   if (hung) problems.push(`still running ${signal === "SIGKILL" ? 10 : 20} s after ${signal}: killed`);
 
@@ -136,8 +138,8 @@ async function tryOn(store: string, command: Command, signal: Signal, rng: Rng, 
   const targetState = (await exists(store, p.target)) ? ((await machineProblems(store, p.target)).length === 0 ? "valid" : "broken") : "absent";
   problems.push(...judgeFaulted(command, signal, outcome, sent, targetState));
   const ca = await caState(store);
-  if (ca.state === "broken") problems.push(`right after the fault, the CA is broken: ${ca.reason}`);
-  if (!p.rotates && caBefore && !(ca.key && ca.key.equals(caBefore))) problems.push("right after the fault, certs/ca-key.pem is not the one before");
+  if (ca.state === "broken") problems.push(`LOST: right after the fault, the CA is broken: ${ca.reason}`);
+  if (!p.rotates && caBefore && !(ca.key && ca.key.equals(caBefore))) problems.push("LOST: right after the fault, certs/ca-key.pem is not the one before");
   const caAfterFault = ca.key;
 
   const next = await nextCommands(store, baseline, p.target, `${signal} during ${command}`, port + 2);
@@ -149,10 +151,10 @@ async function tryOn(store: string, command: Command, signal: Signal, rng: Rng, 
     mustBeValid: ["base", ...(next.newName ? [next.newName] : [])].filter((n) => !p.emptyStore || n !== "base"),
     mustExist: command === "regenerate-certs" ? ["victim"] : [],
   });
-  counts.records += report.recordsChecked;
-  counts.problems += report.problems.length + problems.length;
-  counts.lost += report.lost.length;
   const all = [...problems, ...report.problems, ...report.lost.map((l) => `LOST: ${l}`)];
+  counts.records += report.recordsChecked;
+  counts.problems += all.length;
+  counts.lost += all.filter((l) => l.startsWith("LOST")).length;
   return all.length === 0 ? [] : [`${head}\n    ${next.figures}${report.reported.length ? `; ls reported ${report.reported.join(", ")}` : ""}\n    - ${all.join("\n    - ")}`];
 }
 
@@ -173,7 +175,7 @@ describe.concurrent("signals at random points", () => {
         const args = plan(command, rngFor(seed, "baseline"), 2390).args;
         const withCaBaseline = await measureBaseline(withCa, "base", command === "create" ? createArgs("baseline-target", 2398) : args);
         // On a store without a CA the next create may have to make it: its baseline is a create on an empty store.
-        const emptyCreate = command === "create" ? (await measureBaseline(withCa, "base", createArgs("baseline-target", 2398), empty)).command : 0;
+        const emptyCreate = command === "create" ? await timeCommand(empty, createArgs("baseline-target", 2398)) : 0;
         const base = { withCa: withCaBaseline, empty: { ...withCaBaseline, command: emptyCreate, createNew: emptyCreate } };
         const failures: string[] = [];
         for (let i = 0; i < TRIES; i++) failures.push(...(await oneTry(command, signal, rng, i, base)));

@@ -85,8 +85,8 @@ async function oneTry(command: Command, k: number, baseline: Baseline, emptyStor
     const caBefore = await readCaKey(store);
     counts.tries++;
     // Stop it somewhere between Node's start-up and the end of its work: try k in the k-th slice.
-    const lo = baseline.command * (0.15 + (0.8 * k) / TRIES);
-    const delay = rng.int(Math.round(lo), Math.round(lo + (baseline.command * 0.8) / TRIES));
+    const fraction = 0.15 + (0.8 * (k + rng.next())) / TRIES;
+    const delay = Math.round(fraction * baseline.command);
     const holder = startTsm(store, args);
     await sleep(delay);
     const stopped = holder.signal("SIGSTOP");
@@ -98,7 +98,7 @@ async function oneTry(command: Command, k: number, baseline: Baseline, emptyStor
     const doneWhileStopped = [same, other].filter((p) => p.exited()).map((p) => `tsm ${p.args.join(" ")}`);
     holder.signal("SIGCONT");
     const [h, s, o] = await Promise.all([holder, same, other].map((p) => waitExit(p, 40_000)));
-    head = `try ${k}: ${stopped ? `SIGSTOP after ${delay} ms` : `not stopped (it had exited before ${delay} ms)`} of "tsm ${args.join(" ")}" on a store ${emptyStore ? "without a CA" : "with a CA"}, held ${secs(STOP_MS)}; finished while it was stopped: ${doneWhileStopped.join(", ") || "none"}`;
+    head = `try ${k}: ${stopped ? `SIGSTOP after ${delay} ms (${fraction.toFixed(2)} of its ${baseline.command} ms baseline)` : `not stopped (it had exited before ${delay} ms)`} of "tsm ${args.join(" ")}" on a store ${emptyStore ? "without a CA" : "with a CA"}, held ${secs(STOP_MS)}; finished while it was stopped: ${doneWhileStopped.join(", ") || "none"}`;
     for (const r of [h!, s!, o!]) {
       if (r.hung) problems.push(`still running 40 s after SIGCONT: ${describeOutcome(r.outcome)}`);
       for (const p of stderrProblems(r.outcome)) problems.push(`${describeOutcome(r.outcome)}\n      -> ${p}`);
@@ -121,7 +121,7 @@ async function oneTry(command: Command, k: number, baseline: Baseline, emptyStor
       mustBeAbsent: command === "rm" ? [target] : [],
     });
     counts.records += report.recordsChecked;
-    counts.problems += problems.length + report.problems.length;
+    counts.problems += problems.length + report.problems.length + report.lost.length;
     counts.lost += report.lost.length;
     problems.push(...report.problems, ...report.lost.map((l) => `LOST: ${l}`));
   } finally {

@@ -30,7 +30,7 @@ export function noteExtra(extraMs: number, what: string): void {
 
 export function countsLine(label: string, c: Counts): string {
   const worst = c.worstExtraWhat ? `, worst next-command delay +${(c.worstExtraMs / 1000).toFixed(2)} s (${c.worstExtraWhat})` : "";
-  return `${label}: tries ${c.tries}, faults injected ${c.faults}, records checked ${c.records}, problems ${c.problems}, lost: ${c.lost}${worst}`;
+  return `${label}: tries ${c.tries}, faults injected ${c.faults}, records checked ${c.records}, failed checks ${c.problems}, lost: ${c.lost}${worst}`;
 }
 
 /** Registers the file's afterAll report. */

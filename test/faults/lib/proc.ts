@@ -120,6 +120,12 @@ export function stderrProblems(o: Outcome): string[] {
   return problems;
 }
 
+/** The error report at the end of stderr (from the last "Error" on), not the progress lines before it. */
+export function errorText(o: Outcome): string {
+  const at = o.stderr.lastIndexOf("Error");
+  return at >= 0 ? o.stderr.slice(at) : o.stderr.trim().split("\n").slice(-3).join("\n");
+}
+
 export function describeOutcome(o: Outcome): string {
   const end = o.signal ? `killed by ${o.signal}` : `exit ${o.code}`;
   const err = o.stderr.trim().split("\n").slice(-6).join("\n      | ");

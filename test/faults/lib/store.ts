@@ -298,9 +298,6 @@ export async function checkStore(root: string, expect: Expectations = {}): Promi
   const reported: string[] = [];
   let recordsChecked = 0;
 
-  const unknown = unknownEntries(await walk(root)).filter((e) => !expect.planted?.includes(e));
-  if (unknown.length > 0) problems.push(`files outside the store's layout (temporary or orphaned): ${unknown.join(", ")}`);
-
   const ca = await caState(root);
   if (ca.state === "broken") lost.push(`the CA is broken: ${ca.reason}`);
   if (expect.caKey && !(ca.key && ca.key.equals(expect.caKey))) lost.push(ca.key ? "certs/ca-key.pem was replaced (no rotation was asked for)" : "certs/ca-key.pem is gone");
@@ -357,6 +354,9 @@ export async function checkStore(root: string, expect: Expectations = {}): Promi
     const after = await machineProblems(root, name, expect.caRotated ? undefined : (await caState(root)).cert);
     if (after.length > 0) lost.push(`${what}: still broken after "tsm ${hint.join(" ")}": ${after.join("; ")}`);
   }
+  // Checked last, once reported machines were dealt with as ls says: what is left must be the store's own.
+  const unknown = unknownEntries(await walk(root)).filter((e) => !expect.planted?.includes(e));
+  if (unknown.length > 0) problems.push(`files outside the store's layout (temporary or orphaned): ${unknown.join(", ")}`);
   for (const name of expect.mustExist ?? []) if (!names.includes(name)) lost.push(`machine "${name}" is gone`);
   for (const name of expect.mustBeValid ?? []) if (!names.includes(name)) lost.push(`machine "${name}" is gone`);
   for (const name of expect.mustBeAbsent ?? []) if (names.includes(name)) problems.push(`machine "${name}" should be gone`);
