@@ -104,7 +104,10 @@ export async function listMachines(session: Session, options: ListOptions): Prom
       return probeMachine(session, result.record, { timeoutMs: options.timeoutMs, stateOnly: options.quiet });
     }),
   );
-  const kept = probes.filter((p) => matchesState(filters, p.state));
+  // A machine removed while it was read (rm renames its directory away first) is not a row
+  // either: its errors (certificates gone mid-read) say nothing about a machine that exists.
+  const stillPresent = await Promise.all(probes.map(async (p) => p.state !== "Error" || (await session.store.exists(p.name))));
+  const kept = probes.filter((p, i) => stillPresent[i] && matchesState(filters, p.state));
   return { names: kept.map((p) => p.name), rows: kept.map((p) => toRow(p, session.env.DOCKER_HOST)) };
 }
 
