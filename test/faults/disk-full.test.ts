@@ -108,7 +108,7 @@ describeWithPrereqs("a full disk under the store (tmpfs)", mountProblems(), () =
         if (!/no space left|disk is full|disk full|ENOSPC/i.test(error)) problems.push(`the error does not say the disk is full: ${describeOutcome(create)}`);
       }
       // Nothing half written, while the disk is still full (hints are followed once there is room).
-      const full = await checkStore(store, { caKey: caBefore, mustBeValid: [...(withCa ? ["base"] : []), ...(create.code === 0 ? ["m"] : [])], followHints: false });
+      const full = await checkStore(store, { caKey: caBefore, mustBeValid: [...(withCa ? ["base"] : []), ...(create.code === 0 ? ["m"] : [])], followHints: false, journalsPending: true });
       problems.push(...full.problems, ...full.lost.map((l) => `LOST (disk full): ${l}`));
 
       // Room again: the hint (if m was reported) or a plain create must give a valid m.
