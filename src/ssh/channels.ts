@@ -70,36 +70,46 @@ export function exec(conn: Connection, command: string, options: ExecOptions = {
       if (done) return rel();
       release = rel;
       const execOptions = options.pty ? { pty: { term: "xterm-256color", cols: 200, rows: 50 } } : {};
-      conn.openChannel<ClientChannel>(operation, (err) => finish(() => reject(err)), (cb) => conn.client.exec(command, execOptions, cb), (err, ch) => {
-        if (err) return finish(() => reject(refusedChannel(conn, operation, err)));
-        channel = ch;
-        if (done) return stopChannel();
-        ch.on("data", (chunk: Buffer) => {
-          stdout.push(chunk);
-          options.onStdout?.(chunk);
+      const open = (attempt: number): void =>
+        conn.openChannel<ClientChannel>(operation, (err) => finish(() => reject(err)), (cb) => conn.client.exec(command, execOptions, cb), (err, ch) => {
+          if (err) {
+            // sshd counts a session against MaxSessions until it has cleaned it up, a moment
+            // after the channel closed: a refusal while other commands run is retried briefly.
+            if (!conn.lost && !done && attempt < CHANNEL_RETRIES) {
+              setTimeout(() => (done ? undefined : open(attempt + 1)), 25 * 2 ** attempt);
+              return;
+            }
+            return finish(() => reject(refusedChannel(conn, operation, err)));
+          }
+          channel = ch;
+          if (done) return stopChannel();
+          ch.on("data", (chunk: Buffer) => {
+            stdout.push(chunk);
+            options.onStdout?.(chunk);
+          });
+          ch.stderr.on("data", (chunk: Buffer) => {
+            stderr.push(chunk);
+            options.onStderr?.(chunk);
+          });
+          const status = exitStatus(ch);
+          ch.on("close", () => {
+            // On a lost connection the session's close handler has already rejected.
+            if (conn.lost) return finish(() => reject(conn.lostError(operation)));
+            const { exitCode, signal: exitSignal } = status();
+            finish(() =>
+              resolve({
+                stdout: Buffer.concat(stdout).toString("utf8"),
+                stderr: Buffer.concat(stderr).toString("utf8"),
+                exitCode,
+                ...(exitSignal !== undefined ? { signal: exitSignal } : {}),
+              }),
+            );
+          });
+          // Closing stdin is what lets `cat`, `sudo tee FILE` and friends finish.
+          if (options.input !== undefined) ch.end(options.input);
+          else ch.end();
         });
-        ch.stderr.on("data", (chunk: Buffer) => {
-          stderr.push(chunk);
-          options.onStderr?.(chunk);
-        });
-        const status = exitStatus(ch);
-        ch.on("close", () => {
-          // On a lost connection the session's close handler has already rejected.
-          if (conn.lost) return finish(() => reject(conn.lostError(operation)));
-          const { exitCode, signal: exitSignal } = status();
-          finish(() =>
-            resolve({
-              stdout: Buffer.concat(stdout).toString("utf8"),
-              stderr: Buffer.concat(stderr).toString("utf8"),
-              exitCode,
-              ...(exitSignal !== undefined ? { signal: exitSignal } : {}),
-            }),
-          );
-        });
-        // Closing stdin is what lets `cat`, `sudo tee FILE` and friends finish.
-        if (options.input !== undefined) ch.end(options.input);
-        else ch.end();
-      });
+      open(0);
     });
   });
 }
@@ -170,6 +180,9 @@ export function interactive(conn: Connection, env: Env, options: InteractiveOpti
     );
   });
 }
+
+/** How often a refused channel is asked for again (25 ms, doubling: about 1.6 s in all). */
+const CHANNEL_RETRIES = 6;
 
 /** Why a channel for `operation` did not open: the lost connection, or the server's refusal. */
 function refusedChannel(conn: Connection, operation: string, err: Error): Error {
