@@ -6,6 +6,7 @@
  * to the joining engine, and never stored, printed or logged.
  */
 import { engineRequest, EngineApiError, type EngineEndpoint } from "../docker/engine-api.js";
+import { isHostAddress } from "../model/address.js";
 import type { OpContext } from "../model/driver.js";
 import { machineTlsConnection } from "./connection.js";
 import { MachineStateError, PreCreateCheckError, TsmError, UsageError } from "../model/errors.js";
@@ -98,6 +99,10 @@ export function swarmRequest(flags: SwarmFlags): SwarmRequest | undefined {
   else if (swarmJoin) request = { role: swarmManager ? "manager" : "worker", join: swarmJoin, advertiseAddr: swarmAddr || undefined, opts };
   else if (swarm || swarmManager) throw new UsageError("--swarm needs --swarm-join MASTER: the machine whose cluster to join (Swarm mode has no discovery service)");
   else if (swarmAddr || opts.length > 0) throw new UsageError(`${swarmAddr ? "--swarm-addr" : "--swarm-opt"} needs --swarm-master or --swarm-join`);
+  if (request?.advertiseAddr !== undefined && !isHostAddress(request.advertiseAddr)) {
+    // It becomes AdvertiseAddr (HOST:2377) in the Engine API; a network interface name is a DNS-shaped word.
+    throw new UsageError(`Invalid --swarm-addr ${JSON.stringify(request.advertiseAddr)}: expected an IP address, a DNS name or a network interface name`);
+  }
   if (request) swarmOptFields(request.role, opts);
   return request;
 }

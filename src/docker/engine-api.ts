@@ -3,7 +3,7 @@
  * tsm never needs the docker CLI. Requests are bounded by a deadline and an
  * AbortSignal.
  */
-import { isIpLiteral } from "../model/address.js";
+import { isDnsName, isIpLiteral, isIpv4, isIpv6 } from "../model/address.js";
 import { TsmError } from "../model/errors.js";
 
 export interface EngineTls {
@@ -43,13 +43,38 @@ export class EngineApiError extends TsmError {
   }
 }
 
-/** `tcp://host:port` -> endpoint parts. Throws on anything else. */
+/** An engine URL that is not tcp://HOST:PORT (`shape`), or whose host is not a DNS name or an IP literal (`host`). */
+export class BadUrlError extends TsmError {
+  constructor(
+    message: string,
+    readonly problem: "shape" | "host",
+  ) {
+    super("BAD_URL", message);
+  }
+}
+
+/** What a URL's host must be, in words (for `Invalid --url ...: <this>`). */
+export const URL_HOST_RULE = "the host must be a DNS name or an IP address (IPv6 in brackets)";
+
+/**
+ * `tcp://host:port` -> endpoint parts; the one parser of engine URLs. The host is a DNS
+ * name, an IPv4 address or a bracketed IPv6 address (returned without the brackets), so
+ * no URL tsm accepts can carry spaces, flags or newlines into a docker command line, a
+ * table row or a certificate. Throws BadUrlError, with the URL quoted on one line.
+ */
 export function parseTcpUrl(url: string): { host: string; port: number } {
-  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(url);
-  if (!m) throw new TsmError("BAD_URL", `Not a tcp://host:port URL: ${url}`);
+  const m = /^tcp:\/\/(\[[^\]]*\]|[^:/[\]]*):(\d{1,5})\/?$/.exec(url);
+  if (!m) throw new BadUrlError(`Not a tcp://host:port URL: ${JSON.stringify(url)}`, "shape");
   const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new TsmError("BAD_URL", `Port out of range in ${url}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+  if (port < 1 || port > 65535) throw new BadUrlError(`Port out of range in ${JSON.stringify(url)}`, "shape");
+  const raw = m[1]!;
+  const bracketed = raw.startsWith("[");
+  const host = bracketed ? raw.slice(1, -1) : raw;
+  if (host === "" && !bracketed) throw new BadUrlError(`Not a tcp://host:port URL: ${JSON.stringify(url)}`, "shape");
+  if (bracketed ? !isIpv6(host) : !(isIpv4(host) || isDnsName(host))) {
+    throw new BadUrlError(`The engine URL ${JSON.stringify(url)} has an invalid host: use a DNS name or an IP address (IPv6 in brackets)`, "host");
+  }
+  return { host, port };
 }
 
 /** One request; resolves with the parsed JSON body (or text when not JSON) for 2xx, throws EngineApiError otherwise. */
