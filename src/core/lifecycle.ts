@@ -13,6 +13,7 @@
  * check). After it, the record stays (the host may exist) and the error tells the
  * user how to retry or remove it.
  */
+import { existsSync } from "node:fs";
 import type { Driver, MachineState, OpContext } from "../model/driver.js";
 import type { OptionInput } from "../model/options.js";
 import {
@@ -27,7 +28,7 @@ import {
   toTsmError,
 } from "../model/errors.js";
 import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "../model/machine.js";
-import type { Machine } from "./machine.js";
+import { dockerdTlsCommand, type Machine } from "./machine.js";
 import { ensureAuthority, issueServerCert, regenerateCerts, serverCertCoversMachine } from "./machine-certs.js";
 import { settleEach, throwFailures, type Settled } from "./multi.js";
 import { openMachines, openRecord } from "./open.js";
@@ -68,6 +69,8 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       driver: { name: descriptor.name, config: settings.config },
       engine: { ...req.engine, port: settings.enginePort },
       tls: { sans: req.tlsSans },
+      // Until the cluster is formed or joined; `tsm provision` finishes it if create cannot.
+      ...(req.swarm ? { pendingSwarm: req.swarm } : {}),
     };
     const machine = await openRecord(session, record);
     const ctx = opContext(session, req.name);
@@ -103,11 +106,8 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         await provisionMachine(session, machine, ctx, { pin: (r) => store.save(r) });
       }
       if (req.swarm) {
-        const { applySwarm } = await import("./swarm.js");
-        const swarm = await applySwarm(session, machine, req.swarm);
-        const saved = { ...machine.record, swarm };
-        await store.save(saved);
-        machine.replaceRecord(saved);
+        const { finishSwarm } = await import("./swarm.js");
+        await finishSwarm(session, machine, req.swarm);
       }
     } catch (err) {
       if (!driverStarted) {
@@ -125,22 +125,35 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         details: [
           ...cause.details,
           `The record of "${req.name}" is kept in ${store.paths.machineDir(req.name)}; the host may exist.`,
-          `Retry the remaining steps with "tsm provision ${req.name}" or remove it with "tsm rm -f ${req.name}".`,
+          ...remainingStepsHint(machine, `Retry the remaining steps with "tsm provision ${req.name}"`),
         ],
       });
     }
-    if (!machine.driver.features.provisionable) {
-      const mp = store.paths.machine(req.name);
-      session.progress.note(
-        `The engine must serve TLS with this machine's certificate: dockerd --tlsverify --tlscacert=${mp.caCert} --tlscert=${mp.serverCert} --tlskey=${mp.serverKey} -H tcp://0.0.0.0:${settings.enginePort}`,
-      );
-    }
+    if (!machine.driver.features.provisionable) session.progress.note(engineServeLine(machine));
     session.progress.finish(true);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     session.progress.note(`Machine "${req.name}" created in ${seconds}s.`);
     session.progress.note(`To point your Docker client at it, run: tsm env ${req.name}`);
     return record;
   });
+}
+
+/** For drivers whose engine tsm does not manage: how to start it with the machine's certificates. */
+function engineServeLine(machine: Machine): string {
+  return `The engine must serve TLS with this machine's certificate: ${dockerdTlsCommand(machine)}`;
+}
+
+/**
+ * The way out of a create that stopped after its record was saved. `tsm provision` does
+ * the remaining steps; for an engine tsm does not manage (none) that is the Swarm mode
+ * step only, once the user has started the engine with the machine's certificates.
+ */
+function remainingStepsHint(machine: Machine, retry: string): string[] {
+  const { name } = machine.record;
+  const remove = `remove it with "tsm rm -f ${name}"`;
+  if (machine.driver.features.provisionable || !machine.record.pendingSwarm) return [`${retry} or ${remove}.`];
+  const certs = existsSync(machine.paths.serverCert) ? [] : [`Issue its certificates with "tsm regenerate-certs ${name}".`];
+  return [...certs, engineServeLine(machine), `Once it answers, do the Swarm mode step with "tsm provision ${name}", or ${remove}.`];
 }
 
 // ---------------------------------------------------------------- start, stop, kill, restart

@@ -41,7 +41,7 @@ export async function machineSans(machine: Machine, ctx: OpContext): Promise<str
 export interface ServerCertOptions {
   /**
    * The machine is (or is about to become, during create) a Swarm mode member: its
-   * certificate then also allows clientAuth. Default: whether its record has a swarm.
+   * certificate then also allows clientAuth. Default: whether its record has a swarm (or one pending).
    */
   swarmMember?: boolean;
 }
@@ -53,7 +53,7 @@ export async function issueServerCert(session: Session, machine: Machine, ctx: O
     organization: certOrganization(session.env),
     bootstrap: authority,
     sans: await machineSans(machine, ctx),
-    clientAuth: options.swarmMember ?? machine.record.swarm !== undefined,
+    clientAuth: options.swarmMember ?? (machine.record.swarm !== undefined || machine.record.pendingSwarm !== undefined),
     now: session.now(),
   });
 }

@@ -28,3 +28,9 @@ export class Machine {
     this.#record = record;
   }
 }
+
+/** For an engine tsm does not manage (none): the dockerd command line that serves TLS with the machine's certificates. */
+export function dockerdTlsCommand(machine: Machine): string {
+  const p = machine.paths;
+  return `dockerd --tlsverify --tlscacert=${p.caCert} --tlscert=${p.serverCert} --tlskey=${p.serverKey} -H tcp://0.0.0.0:${machine.record.engine.port}`;
+}

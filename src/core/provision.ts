@@ -9,11 +9,11 @@ import { readFileSync } from "node:fs";
 import type { OpContext } from "../model/driver.js";
 import { NotSupportedError, TsmError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
-import type { Machine } from "./machine.js";
+import { dockerdTlsCommand, type Machine } from "./machine.js";
 import { settleEach, type Settled } from "./multi.js";
 import { openMachine } from "./open.js";
 import { opContext, type Session } from "./session.js";
-import { engineDeadlineMs } from "../model/timeouts.js";
+import { engineDeadlineMs, envSecondsMs } from "../model/timeouts.js";
 import { withRemote } from "./remote.js";
 import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";
@@ -129,13 +129,43 @@ export async function upgradeMachine(session: Session, machine: Machine, ctx: Op
   });
 }
 
-/** `tsm provision NAME...`: each machine provisioned again under its lock, concurrently. Harmless to repeat. */
+/**
+ * `tsm provision NAME...`: each machine provisioned again under its lock, concurrently,
+ * then the Swarm mode step create could not do (record.pendingSwarm). Harmless to repeat.
+ * A driver whose engine tsm does not manage (none) has only that step to do: its engine
+ * is waited for (TSM_ENGINE_TIMEOUT, default 10 s: it is started by the user, not booted)
+ * and the cluster formed or joined; without a pending step it is refused as before.
+ */
 export function provisionMachines(session: Session, names: readonly string[]): Promise<Settled<string>[]> {
   return settleEach(names, (name) =>
     session.store.withMachineLock(name, async () => {
       const machine = await openMachine(session, name);
-      if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "provision: tsm does not manage that engine");
-      return provisionMachine(session, machine, opContext(session, name), { pin: (r) => session.store.save(r) });
+      const ctx = opContext(session, name);
+      const pending = machine.record.pendingSwarm;
+      let version: string;
+      if (machine.driver.features.provisionable) {
+        version = await provisionMachine(session, machine, ctx, { pin: (r) => session.store.save(r) });
+      } else if (pending) {
+        ctx.log("Waiting for the Docker engine...");
+        version = await waitForEngine(session, machine, ctx, undefined, envSecondsMs(session.env, "TSM_ENGINE_TIMEOUT", 10)).catch((err: unknown) => {
+          const cause = toTsmError(err);
+          throw new TsmError(cause.code, cause.message, {
+            cause: err,
+            details: [
+              ...cause.details,
+              `Start it with: ${dockerdTlsCommand(machine)}`,
+              `Then run "tsm provision ${name}" again.`,
+            ],
+          });
+        });
+      } else {
+        throw new NotSupportedError(machine.driver.name, "provision: tsm does not manage that engine");
+      }
+      if (pending) {
+        const { finishSwarm } = await import("./swarm.js");
+        await finishSwarm(session, machine, pending);
+      }
+      return version;
     }),
   );
 }

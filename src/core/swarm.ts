@@ -10,7 +10,7 @@ import { isHostAddress } from "../model/address.js";
 import type { OpContext } from "../model/driver.js";
 import { machineTlsConnection } from "./connection.js";
 import { MachineStateError, PreCreateCheckError, TsmError, UsageError } from "../model/errors.js";
-import type { SwarmOptions } from "../model/machine.js";
+import type { MachineRecord, PendingSwarm, SwarmOptions } from "../model/machine.js";
 import type { Machine } from "./machine.js";
 import { openMachine } from "./open.js";
 import { opContext, type Session } from "./session.js";
@@ -19,15 +19,8 @@ import { opContext, type Session } from "./session.js";
 export const SWARM_PORT = 2377;
 const TIMEOUT_MS = 30_000;
 
-export interface SwarmRequest {
-  role: "master" | "manager" | "worker";
-  /** The machine to join (for manager and worker). */
-  join?: string;
-  /** Address other nodes reach this one at; default: the machine's address. */
-  advertiseAddr?: string;
-  /** `--swarm-opt KEY=VALUE` values, as given (see SWARM_OPTS). */
-  opts: string[];
-}
+/** A cluster to form (master) or join (manager, worker): `create`'s Swarm flags, kept in the record until done. */
+export type SwarmRequest = PendingSwarm;
 
 /** The `--swarm-opt` keys and the Engine API fields they set, like `docker swarm init/join` flags. */
 export const SWARM_OPTS: Readonly<Record<string, { roles: ReadonlyArray<SwarmRequest["role"]>; describe: string }>> = {
@@ -183,6 +176,19 @@ export async function applySwarm(session: Session, machine: Machine, request: Sw
   });
   // The root of the cluster stays the machine it was formed around.
   return { role: request.role, master: master.record.swarm?.master ?? master.record.name, opts: request.opts };
+}
+
+/**
+ * The Swarm mode step of create, done now: forms or joins the cluster, then saves the
+ * record with its membership and without the pending request. The caller holds the
+ * machine lock.
+ */
+export async function finishSwarm(session: Session, machine: Machine, request: SwarmRequest): Promise<void> {
+  const swarm = await applySwarm(session, machine, request);
+  const { pendingSwarm: _done, ...rest } = machine.record;
+  const saved: MachineRecord = { ...rest, swarm };
+  await session.store.save(saved);
+  machine.replaceRecord(saved);
 }
 
 export interface NodeStatus {
