@@ -16,6 +16,8 @@ export interface EngineEndpoint {
   host: string;
   port: number;
   tls: EngineTls;
+  /** The machine it belongs to, when known: messages then name the command that fixes it. */
+  name?: string;
 }
 
 export interface RequestOptions {
@@ -144,9 +146,23 @@ export async function getEngineVersion(endpoint: EngineEndpoint, options: { time
   return body as EngineVersion;
 }
 
-/** Turns socket and TLS errors into a message that says what to do. */
-export function describeTlsError(err: Error & { code?: string }, endpoint: { host: string; port: number }): string {
+/** The reason phrase of an OpenSSL error ("wrong version number", "tlsv1 alert unknown ca"), if the message holds one. */
+export function opensslReason(message: string): string | undefined {
+  return /SSL routines:[^:]*:([^:\n]+)/.exec(message)?.[1]?.trim();
+}
+
+/** OpenSSL's words for a peer that does not speak TLS at all (an SSH banner, plain HTTP, anything else). */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|http request|record layer failure|bad record type/;
+/** The server's refusal of the client certificate, as an alert (Go's dockerd sends one). */
+const CLIENT_CERT_REFUSED = /alert (bad certificate|unknown ca|certificate required|certificate unknown|access denied|handshake failure|unsupported certificate)/;
+
+/**
+ * Turns socket and TLS errors into one line that says, in words, what is wrong and what
+ * to do; OpenSSL's own text (error codes, source files) stays in the cause, for --debug.
+ */
+export function describeTlsError(err: Error & { code?: string }, endpoint: { host: string; port: number; name?: string }): string {
   const where = `${endpoint.host}:${endpoint.port}`;
+  const regenerate = `run "tsm regenerate-certs${endpoint.name ? ` ${endpoint.name}` : ""}"`;
   switch (err.code) {
     case "ECONNREFUSED":
       return `Cannot connect to the Docker engine at ${where}: connection refused`;
@@ -159,17 +175,28 @@ export function describeTlsError(err: Error & { code?: string }, endpoint: { hos
     case "ECONNRESET":
       return `The engine at ${where} closed the connection (is it serving TLS with a certificate from this CA?)`;
     case "ERR_TLS_CERT_ALTNAME_INVALID":
-      return `The engine's certificate at ${where} does not cover ${endpoint.host}: run "tsm regenerate-certs"`;
+      return `The engine's certificate at ${where} does not cover ${endpoint.host}: ${regenerate}`;
     case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
     case "SELF_SIGNED_CERT_IN_CHAIN":
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
     case "CERT_SIGNATURE_FAILURE":
-      return `The engine at ${where} presents a certificate not issued by tsm's CA: run "tsm regenerate-certs"`;
+    case "CERT_UNTRUSTED":
+      return `The engine at ${where} presents a certificate signed by another CA: ${regenerate}`;
     case "CERT_HAS_EXPIRED":
-      return `The engine's certificate at ${where} has expired: run "tsm regenerate-certs"`;
+      return `The engine's certificate at ${where} has expired: ${regenerate}`;
+    case "CERT_NOT_YET_VALID":
+      return `The engine's certificate at ${where} is not valid yet: check this computer's clock and the engine's`;
     case "ABORT_ERR":
       return `Request to ${where} was cancelled`;
-    default:
-      return `Cannot talk to the Docker engine at ${where}: ${err.message}`;
   }
+  const reason = opensslReason(err.message);
+  if (reason !== undefined || err.code?.startsWith("ERR_SSL_")) {
+    const words = reason ?? err.code!.slice("ERR_SSL_".length).toLowerCase().replace(/_/g, " ");
+    if (NOT_TLS.test(words)) return `${where} is not a TLS server: is the Docker engine listening there with --tlsverify?`;
+    if (CLIENT_CERT_REFUSED.test(words)) return `The engine at ${where} refuses tsm's client certificate (it trusts another CA): ${regenerate}`;
+    return `The TLS handshake with the engine at ${where} failed (${words})`;
+  }
+  return `Cannot talk to the Docker engine at ${where}: ${err.message.replace(/\s*\n\s*/g, " ").trim()}`;
 }
