@@ -6,6 +6,7 @@
  * to the joining engine, and never stored, printed or logged.
  */
 import { engineRequest, EngineApiError, type EngineEndpoint } from "../docker/engine-api.js";
+import { sleep } from "../model/abort.js";
 import { isHostAddress } from "../model/address.js";
 import type { OpContext } from "../model/driver.js";
 import { machineTlsConnection } from "./connection.js";
@@ -294,7 +295,7 @@ async function waitForNoTasks(endpoint: EngineEndpoint, nodeId: string, signal: 
   while (Date.now() - started < deadlineMs) {
     const tasks = (await engineRequest(endpoint, `/tasks?filters=${filters}`, { timeoutMs: TIMEOUT_MS, signal })) as unknown[];
     if (tasks.length === 0) return;
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000, signal, "waiting for the node's tasks to move");
   }
 }
 
@@ -311,7 +312,7 @@ async function removeNode(endpoint: EngineEndpoint, nodeId: string, signal: Abor
         await engineRequest(endpoint, `/nodes/${encodeURIComponent(nodeId)}?force=true`, { method: "DELETE", timeoutMs: TIMEOUT_MS, signal });
         return;
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000, signal, "waiting for the node to leave the cluster");
     }
   }
 }

@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   REBOOT: "the server could not be prepared for a reboot",
   REBOOT_TIMEOUT: "the server did not come back after a reboot",
   INTERRUPTED: "the command was interrupted and stopped early (exit 130; 143 for SIGTERM)",
+  STOPPED: "a command that runs until interrupted (logs -f) was, as it should be: exit 130 (143 for SIGTERM), nothing printed",
   MULTIPLE: "several machines failed; each error is listed",
   REMOTE_EXIT: "the remote command of `tsm ssh` exited non-zero (its status is tsm's)",
   TIMEOUT: "an operation did not finish in time",
@@ -241,6 +242,13 @@ export class CertificateError extends TsmError {
 export class InterruptedError extends TsmError {
   constructor(message = "Interrupted", options: { cause?: unknown; details?: string[] } = {}) {
     super("INTERRUPTED", message, { ...options, exitCode: ExitCode.interrupted });
+  }
+}
+
+/** A command that runs until interrupted (`logs -f`) ends this way: exit 130, nothing printed. */
+export class StoppedByInterrupt extends TsmError {
+  constructor() {
+    super("STOPPED", "Stopped by an interrupt", { exitCode: ExitCode.interrupted });
   }
 }
 
