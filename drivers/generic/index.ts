@@ -10,16 +10,13 @@ import type { Driver, DriverDescriptor, DriverHost, MachineState, OpContext, Ssh
 import { NotSupportedError, PreCreateCheckError, TsmError } from "../../src/model/errors.js";
 import { baseDriverView } from "../../src/model/inspect-base.js";
 import { defineOptions, intOption, schemaProblems, stringOption, type OptionValues } from "../../src/model/options.js";
-import { isIpLiteral } from "../../src/model/address.js";
+import { isHostAddress } from "../../src/model/address.js";
 import { sleep, throwIfAborted } from "../../src/model/abort.js";
 import { DEFAULT_ENGINE_PORT } from "../../src/model/machine.js";
 
-const HOST_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const USER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
 
-function isAddress(v: string): boolean {
-  return isIpLiteral(v) ? /^[0-9a-fA-F:.]+$/.test(v) : HOST_NAME.test(v);
-}
+const ADDRESS_EXPECTED = "expected an IP address or a host name";
 
 const port = (flag: string, env: string, help: string, fallback: number) =>
   intOption({ flag, env, help, default: fallback, min: 1, max: 65535, expected: "a port number (1-65535)" });
@@ -31,7 +28,7 @@ const OPTIONS = defineOptions({
     env: "GENERIC_IP_ADDRESS",
     help: "IP address or host name of the server (required)",
     required: "The generic driver needs --generic-ip-address (or GENERIC_IP_ADDRESS)",
-    check: (v) => (isAddress(v.trim()) ? undefined : "expected an IP address or a host name"),
+    check: (v) => (isHostAddress(v.trim()) ? undefined : ADDRESS_EXPECTED),
     map: (v) => v.trim(),
   }),
   sshUser: stringOption({
@@ -185,7 +182,13 @@ export const genericDriver: DriverDescriptor = {
     const config = OPTIONS.read(input);
     return { config: { ...config }, enginePort: config.enginePort };
   },
-  checkConfig: (config) => schemaProblems(configSchema(), config),
+  checkConfig(config) {
+    const problem = schemaProblems(configSchema(), config);
+    if (problem !== undefined) return problem;
+    // A record may come from a hand edit or an older tsm: its host follows the rule of the flag.
+    const { ipAddress } = config as GenericConfig;
+    return isHostAddress(ipAddress) ? undefined : `ipAddress: ${ADDRESS_EXPECTED}, not ${JSON.stringify(ipAddress)}`;
+  },
   async open(config, host) {
     return new GenericDriver(configSchema().parse(config), host);
   },

@@ -8,7 +8,7 @@ import type { Driver, DriverDescriptor, OpContext } from "../../src/model/driver
 import { NotSupportedError } from "../../src/model/errors.js";
 import { baseDriverView } from "../../src/model/inspect-base.js";
 import { defineOptions, schemaProblems, stringOption } from "../../src/model/options.js";
-import { parseTcpUrl } from "../../src/docker/engine-api.js";
+import { BadUrlError, parseTcpUrl, URL_HOST_RULE } from "../../src/docker/engine-api.js";
 
 const OPTIONS = defineOptions({
   url: stringOption({
@@ -20,8 +20,8 @@ const OPTIONS = defineOptions({
       try {
         parseTcpUrl(url);
         return undefined;
-      } catch {
-        return "expected tcp://HOST:PORT, e.g. tcp://192.168.1.10:2376";
+      } catch (err) {
+        return err instanceof BadUrlError && err.problem === "host" ? URL_HOST_RULE : "expected tcp://HOST:PORT, e.g. tcp://192.168.1.10:2376";
       }
     },
   }),

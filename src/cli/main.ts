@@ -5,6 +5,7 @@
  */
 import { builtinDrivers } from "../../drivers/index.js";
 import * as modelErrors from "../model/errors.js";
+import { InterruptNote } from "../model/abort.js";
 import { ExitCode, isTsmError } from "../model/errors.js";
 import { DriverRegistry } from "../model/registry.js";
 import { realExec } from "../exec/exec.js";
@@ -23,15 +24,32 @@ export async function main(): Promise<void> {
   // stderr goes through the progress display so messages never land inside a live step line.
   const progress = lazyProgress(() => (rawIo.stderrIsTTY ? new LiveProgress(rawIo.err) : plainProgress(rawIo.err)), rawIo.err);
   const io = Object.create(rawIo, { err: { value: (text: string) => progress.above(text) } }) as typeof rawIo;
+  // SIGINT (Ctrl-C) and SIGTERM (`kill`, a CI runner's cancel) stop the command the same
+  // way: its signal is aborted, core stops at its next step and says what is left. The exit
+  // status tells the truth: 130 (SIGINT) or 143 (SIGTERM) when the command stopped early,
+  // 0 when it had completed all the same. A second signal, or the grace period over,
+  // forces the exit; what the command would leave is still said (session.interruptNote).
   const controller = new AbortController();
-  let interrupts = 0;
-  process.on("SIGINT", () => {
-    interrupts++;
+  const interruptNote = new InterruptNote();
+  let received: "SIGINT" | "SIGTERM" | undefined;
+  let finished = false;
+  const stoppedStatus = () => (received === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted);
+  const forceExit = () => {
+    if (finished) process.exit();
+    const left = interruptNote.text();
+    progress.finish(false);
+    rawIo.err(`Interrupted${left === undefined ? "" : `: ${left}`}.\n`);
+    process.exit(stoppedStatus());
+  };
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    if (received !== undefined) return forceExit();
+    received = signal;
     controller.abort();
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
-    // Give the running operation a moment to leave a clean state, then stop.
-    setTimeout(() => process.exit(ExitCode.interrupted), 5000).unref();
-  });
+    // Give the running operation a moment to reach its next step, then stop.
+    setTimeout(forceExit, 5000).unref();
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
   const argv = [programName(process.argv[1]), ...process.argv.slice(2)];
   const drivers = new DriverRegistry();
   for (const d of builtinDrivers) drivers.register(d);
@@ -45,14 +63,26 @@ export async function main(): Promise<void> {
     platform: process.platform,
     argv,
     signal: controller.signal,
+    interruptNote,
   });
   try {
     await program.parseAsync(process.argv);
+    finished = true;
     progress.finish(true);
-    if (controller.signal.aborted) process.exitCode = ExitCode.interrupted;
+    // Every step was done: an interrupt that came too late to stop anything is no failure.
+    if (received !== undefined) io.err("Interrupt received after the last step: the command completed.\n");
   } catch (err) {
+    finished = true;
     progress.finish(false);
-    process.exitCode = controller.signal.aborted && !isTsmError(err) ? ExitCode.interrupted : reportError(err, io, isDebug(argv, process.env), argv);
+    if (received !== undefined && !isTsmError(err)) {
+      // A raw failure the interrupt caused (a cancelled request): say it stopped.
+      const left = interruptNote.text();
+      io.err(`Interrupted${left === undefined ? "" : `: ${left}`}.\n`);
+      process.exitCode = stoppedStatus();
+      return;
+    }
+    const status = reportError(err, io, isDebug(argv, process.env), argv);
+    process.exitCode = status === ExitCode.interrupted && received !== undefined ? stoppedStatus() : status;
   }
 }
 

@@ -25,7 +25,7 @@ export function reportError(err: unknown, io: Io, debug: boolean, argv: readonly
     return ExitCode.usage;
   }
   if (isTsmError(err)) {
-    if (err.code === "REMOTE_EXIT") return err.exitCode;
+    if (err.code === "REMOTE_EXIT" || err.code === "STOPPED") return err.exitCode;
     io.err(`Error: ${err.message}\n`);
     for (const d of err.details) io.err(`${d}\n`);
     if (debug) for (const line of describeChain(err.cause)) io.err(`${line}\n`);

@@ -114,7 +114,7 @@ export function machineConnection(session: Session, machine: Machine): Promise<C
 export async function machineTlsConnection(session: Session, machine: Machine): Promise<TlsConnection> {
   const set = await readCertSet(machine);
   const connection = await checked(session, machine, set);
-  return { ...connection, endpoint: { host: connection.host, port: connection.port, tls: { ca: set.caPem, cert: set.clientCertPem, key: set.clientKeyPem } } };
+  return { ...connection, endpoint: { host: connection.host, port: connection.port, name: machine.record.name, tls: { ca: set.caPem, cert: set.clientCertPem, key: set.clientKeyPem } } };
 }
 
 function readIfThere(file: string): string | undefined {

@@ -13,10 +13,12 @@
  * check). After it, the record stays (the host may exist) and the error tells the
  * user how to retry or remove it.
  */
+import { existsSync } from "node:fs";
 import type { Driver, MachineState, OpContext } from "../model/driver.js";
 import type { OptionInput } from "../model/options.js";
 import {
   CorruptRecordError,
+  InterruptedError,
   isTsmError,
   MachineExistsError,
   MachineNotFoundError,
@@ -27,8 +29,10 @@ import {
   toTsmError,
 } from "../model/errors.js";
 import { RECORD_VERSION, type EngineOptions, type MachineRecord } from "../model/machine.js";
-import type { Machine } from "./machine.js";
-import { ensureAuthority, issueServerCert, regenerateCerts, serverCertCoversMachine } from "./machine-certs.js";
+import { dockerdTlsCommand, type Machine } from "./machine.js";
+import type { BootstrapResult } from "../certs/bootstrap.js";
+import { ensureAuthority, issueServerCert, serverCertCoversMachine } from "./machine-certs.js";
+import { regenerateCerts } from "./regenerate-certs.js";
 import { settleEach, throwFailures, type Settled } from "./multi.js";
 import { openMachines, openRecord } from "./open.js";
 import { provisionMachine, waitForEngine } from "./provision.js";
@@ -54,97 +58,163 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
   const settings = descriptor.settingsFromFlags(req.driverOptions);
   const log = (line: string) => session.progress.step(line);
   const started = Date.now();
+  const { name } = req;
 
-  return store.withMachineLock(req.name, async () => {
-    if (await store.exists(req.name)) throw new MachineExistsError(req.name);
-    log(`Creating "${req.name}" with the ${descriptor.name} driver`);
+  // What an interrupt leaves, said on the way out (and by main.ts if it must force the exit).
+  const nothingCreated = () => `nothing was created for "${name}"`;
+  let opened: Machine | undefined;
+  const recordKept = () => `the record of "${name}" is kept; complete it with "${completeCommand(opened, name)}" or remove it with "tsm rm -f ${name}"`;
+  const note = session.interruptNote;
+  note.set(() => (existsSync(store.paths.machine(name).record) ? recordKept() : nothingCreated()));
+  /** Between steps: an interrupt (or a deadline given as the signal's reason) stops the create here. */
+  const checkpoint = (next: string): void => {
+    if (!session.signal.aborted) return;
+    const reason: unknown = session.signal.reason;
+    throw reason instanceof TsmError ? reason : new InterruptedError(`Interrupted before ${next}`);
+  };
 
-    const authority = await ensureAuthority(session, { log });
+  try {
+    return await store.withMachineLock(name, async () => {
+      if (await store.exists(name)) throw new MachineExistsError(name);
+      let authority: BootstrapResult;
+      let machine: Machine;
+      let record: MachineRecord;
+      const ctx = opContext(session, name);
+      try {
+        checkpoint("creating anything");
+        log(`Creating "${name}" with the ${descriptor.name} driver`);
+        authority = await ensureAuthority(session, { log });
+        checkpoint("the pre-create checks");
 
-    const record: MachineRecord = {
-      configVersion: RECORD_VERSION,
-      name: req.name,
-      createdAt: session.now().toISOString(),
-      driver: { name: descriptor.name, config: settings.config },
-      engine: { ...req.engine, port: settings.enginePort },
-      tls: { sans: req.tlsSans },
-    };
-    const machine = await openRecord(session, record);
-    const ctx = opContext(session, req.name);
+        record = {
+          configVersion: RECORD_VERSION,
+          name,
+          createdAt: session.now().toISOString(),
+          driver: { name: descriptor.name, config: settings.config },
+          engine: { ...req.engine, port: settings.enginePort },
+          tls: { sans: req.tlsSans },
+          // Until the cluster is formed or joined; `tsm provision` finishes it if create cannot.
+          ...(req.swarm ? { pendingSwarm: req.swarm } : {}),
+        };
+        machine = await openRecord(session, record);
+        opened = machine;
 
-    log("Running pre-create checks...");
-    try {
-      await machine.driver.preCreateCheck(ctx);
-    } catch (err) {
-      if (isTsmError(err) && err.code !== "INTERNAL") throw err;
-      throw new PreCreateCheckError((err as Error).message, { cause: err });
-    }
-    if (req.swarm) {
-      const { checkJoinTarget } = await import("./swarm.js");
-      await checkJoinTarget(session, req.swarm);
-    }
-
-    log("Creating machine...");
-    let driverStarted = false;
-    try {
-      // The machine appears whole, marked as being created until the end (ls shows "Creating").
-      await store.createRecord({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
-      driverStarted = true;
-      await machine.driver.create(ctx);
-      // A guest whose host key the driver chose (a VM's seed) is pinned before first contact.
-      const hostKey = machine.driver.expectedHostKey?.();
-      const created: MachineRecord = { ...record, driver: { name: descriptor.name, config: machine.driver.config() }, ...(hostKey ? { ssh: { hostKey } } : {}) };
-      await store.save(created);
-      machine.replaceRecord(created);
-      log("Issuing the machine's server certificate...");
-      // The swarm is not in the record until the cluster is formed, but the certificate is issued for a member now.
-      await issueServerCert(session, machine, ctx, authority, { swarmMember: req.swarm !== undefined });
-      if (machine.driver.features.provisionable) {
-        // We hold the machine lock: a first-contact host key is saved directly.
-        await provisionMachine(session, machine, ctx, { pin: (r) => store.save(r) });
+        log("Running pre-create checks...");
+        try {
+          await machine.driver.preCreateCheck(ctx);
+        } catch (err) {
+          if (isTsmError(err) && err.code !== "INTERNAL") throw err;
+          throw new PreCreateCheckError((err as Error).message, { cause: err });
+        }
+        if (req.swarm) {
+          const { checkJoinTarget } = await import("./swarm.js");
+          await checkJoinTarget(session, req.swarm);
+        }
+        checkpoint("creating the machine");
+      } catch (err) {
+        // Nothing of the machine exists yet; whatever failed, an interrupt is the truth.
+        if (session.signal.aborted && !(session.signal.reason instanceof TsmError)) {
+          throw new InterruptedError(`Interrupted: ${nothingCreated()}`, { cause: err });
+        }
+        throw err;
       }
-      if (req.swarm) {
-        const { applySwarm } = await import("./swarm.js");
-        const swarm = await applySwarm(session, machine, req.swarm);
-        const saved = { ...machine.record, swarm };
-        await store.save(saved);
-        machine.replaceRecord(saved);
+
+      log("Creating machine...");
+      let driverStarted = false;
+      try {
+        // The machine appears whole, marked as being created until the end (ls shows "Creating").
+        await store.createRecord({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
+        driverStarted = true;
+        checkpoint("creating the host");
+        await machine.driver.create(ctx);
+        // A guest whose host key the driver chose (a VM's seed) is pinned before first contact.
+        const hostKey = machine.driver.expectedHostKey?.();
+        const created: MachineRecord = { ...record, driver: { name: descriptor.name, config: machine.driver.config() }, ...(hostKey ? { ssh: { hostKey } } : {}) };
+        await store.save(created);
+        machine.replaceRecord(created);
+        checkpoint("issuing the server certificate");
+        log("Issuing the machine's server certificate...");
+        // The swarm is not in the record until the cluster is formed, but the certificate is issued for a member now.
+        await issueServerCert(session, machine, ctx, authority, { swarmMember: req.swarm !== undefined });
+        if (machine.driver.features.provisionable) {
+          checkpoint("provisioning the host");
+          // We hold the machine lock: a first-contact host key is saved directly.
+          await provisionMachine(session, machine, ctx, { pin: (r) => store.save(r) });
+        }
+        if (req.swarm) {
+          checkpoint("the Swarm mode step");
+          const { finishSwarm } = await import("./swarm.js");
+          await finishSwarm(session, machine, req.swarm);
+        }
+      } catch (err) {
+        const interrupted = session.signal.aborted && !(session.signal.reason instanceof TsmError);
+        if (!driverStarted) {
+          await store.remove(name).catch(() => undefined);
+          if (interrupted) throw new InterruptedError(`Interrupted: ${nothingCreated()}`, { cause: err });
+          throw toTsmError(err, `Error creating machine "${name}"`);
+        }
+        // Keep what the driver got to (ports, disks), so `provision`, `start` and `rm` find it.
+        await store
+          .save({ ...machine.record, driver: { name: descriptor.name, config: machine.driver.config() } })
+          .catch(() => undefined);
+        const cause = toTsmError(err);
+        if (interrupted) {
+          // Stopped early: exit 130 (143 for SIGTERM), whatever error the interrupt caused.
+          throw new InterruptedError(`Error creating machine "${name}": ${cause.message}`, { cause: err, details: [`Interrupted: ${recordKept()}.`] });
+        }
+        // An interrupted create stays marked (ls then says it did not finish and how to finish it);
+        // one that failed is over and says so here: from now on the driver tells the machine's state.
+        await store.endCreate(name).catch(() => undefined);
+        throw new TsmError("CREATE_FAILED", `Error creating machine "${name}": ${cause.message}`, {
+          cause: err,
+          exitCode: cause.exitCode,
+          details: [
+            ...cause.details,
+            `The record of "${name}" is kept in ${store.paths.machineDir(name)}; the host may exist.`,
+            ...remainingStepsHint(machine, `Retry the remaining steps with "tsm provision ${name}"`),
+          ],
+        });
       }
-    } catch (err) {
-      if (!driverStarted) {
-        await store.remove(req.name).catch(() => undefined);
-        throw toTsmError(err, `Error creating machine "${req.name}"`);
-      }
-      // Keep what the driver got to (ports, disks), so `provision`, `start` and `rm` find it.
-      await store
-        .save({ ...machine.record, driver: { name: descriptor.name, config: machine.driver.config() } })
-        .catch(() => undefined);
-      // The create is over and says so below: from now on the driver tells the machine's state.
-      await store.endCreate(req.name).catch(() => undefined);
-      const cause = toTsmError(err);
-      throw new TsmError("CREATE_FAILED", `Error creating machine "${req.name}": ${cause.message}`, {
-        cause: err,
-        exitCode: cause.exitCode,
-        details: [
-          ...cause.details,
-          `The record of "${req.name}" is kept in ${store.paths.machineDir(req.name)}; the host may exist.`,
-          `Retry the remaining steps with "tsm provision ${req.name}" or remove it with "tsm rm -f ${req.name}".`,
-        ],
-      });
-    }
-    await store.endCreate(req.name);
-    if (!machine.driver.features.provisionable) {
-      const mp = store.paths.machine(req.name);
-      session.progress.note(
-        `The engine must serve TLS with this machine's certificate: dockerd --tlsverify --tlscacert=${mp.caCert} --tlscert=${mp.serverCert} --tlskey=${mp.serverKey} -H tcp://0.0.0.0:${settings.enginePort}`,
-      );
-    }
-    session.progress.finish(true);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    session.progress.note(`Machine "${req.name}" created in ${seconds}s.`);
-    session.progress.note(`To point your Docker client at it, run: tsm env ${req.name}`);
-    return record;
-  });
+      await store.endCreate(name);
+      // Every step is done: an interrupt from here on changes nothing (main.ts exits 0 and says so).
+      note.set(undefined);
+      if (!machine.driver.features.provisionable) session.progress.note(engineServeLine(machine));
+      session.progress.finish(true);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      session.progress.note(`Machine "${name}" created in ${seconds}s.`);
+      session.progress.note(`To point your Docker client at it, run: tsm env ${name}`);
+      return record;
+    });
+  } finally {
+    note.set(undefined);
+  }
+}
+
+/**
+ * The command that finishes a create stopped after its record was saved: `tsm provision`
+ * for a host tsm manages (it issues missing certificates first) or a pending Swarm mode
+ * step; for an engine tsm does not manage, what is left is its certificates.
+ */
+function completeCommand(machine: Machine | undefined, name: string): string {
+  return machine && !machine.driver.features.provisionable && !machine.record.pendingSwarm ? `tsm regenerate-certs -f ${name}` : `tsm provision ${name}`;
+}
+
+/** For drivers whose engine tsm does not manage: how to start it with the machine's certificates. */
+function engineServeLine(machine: Machine): string {
+  return `The engine must serve TLS with this machine's certificate: ${dockerdTlsCommand(machine)}`;
+}
+
+/**
+ * The way out of a create that stopped after its record was saved. `tsm provision` does
+ * the remaining steps; for an engine tsm does not manage (none) that is the Swarm mode
+ * step only, once the user has started the engine with the machine's certificates.
+ */
+function remainingStepsHint(machine: Machine, retry: string): string[] {
+  const { name } = machine.record;
+  const remove = `remove it with "tsm rm -f ${name}"`;
+  if (machine.driver.features.provisionable || !machine.record.pendingSwarm) return [`${retry} or ${remove}.`];
+  const certs = existsSync(machine.paths.serverCert) ? [] : [`Issue its certificates with "tsm regenerate-certs ${name}".`];
+  return [...certs, engineServeLine(machine), `Once it answers, do the Swarm mode step with "tsm provision ${name}", or ${remove}.`];
 }
 
 // ---------------------------------------------------------------- start, stop, kill, restart
@@ -291,6 +361,11 @@ export async function removeMachines(
 ): Promise<void> {
   const results: Settled<void>[] = [];
   for (const name of names) {
+    if (session.signal.aborted) {
+      // Interrupted: the machines not reached yet stay, and say so.
+      results.push({ ok: false, error: new InterruptedError(`Interrupted before removing "${name}": it is kept`) });
+      continue;
+    }
     try {
       onOutcome(name, await removeMachine(session, name, options));
       results.push({ ok: true, value: undefined });

@@ -15,10 +15,7 @@ import { readFileSync } from "node:fs";
 import { certOrganization, ensureCaAndClient, serverSans, writeMachineCerts, type BootstrapResult } from "../certs/bootstrap.js";
 import type { OpContext } from "../model/driver.js";
 import type { Machine } from "./machine.js";
-import { settleEach, throwFailures } from "./multi.js";
-import { openMachine } from "./open.js";
-import { installCertsOnHost } from "./provision.js";
-import { opContext, type Session } from "./session.js";
+import type { Session } from "./session.js";
 
 /** The CA and client certificate, created or replaced (`force`) when needed. Takes the store lock. */
 export function ensureAuthority(session: Session, options: { force?: boolean; log: (line: string) => void }): Promise<BootstrapResult> {
@@ -41,7 +38,7 @@ export async function machineSans(machine: Machine, ctx: OpContext): Promise<str
 export interface ServerCertOptions {
   /**
    * The machine is (or is about to become, during create) a Swarm mode member: its
-   * certificate then also allows clientAuth. Default: whether its record has a swarm.
+   * certificate then also allows clientAuth. Default: whether its record has a swarm (or one pending).
    */
   swarmMember?: boolean;
 }
@@ -53,7 +50,7 @@ export async function issueServerCert(session: Session, machine: Machine, ctx: O
     organization: certOrganization(session.env),
     bootstrap: authority,
     sans: await machineSans(machine, ctx),
-    clientAuth: options.swarmMember ?? machine.record.swarm !== undefined,
+    clientAuth: options.swarmMember ?? (machine.record.swarm !== undefined || machine.record.pendingSwarm !== undefined),
     now: session.now(),
   });
 }
@@ -68,39 +65,4 @@ export async function serverCertCoversMachine(machine: Machine, ctx: OpContext):
   } catch {
     return false;
   }
-}
-
-export interface RegenerateOptions {
-  clientCerts: boolean;
-}
-
-/** `tsm regenerate-certs`: new server certificates for `names`, installed on the hosts tsm manages. */
-export async function regenerateCerts(session: Session, names: readonly string[], options: RegenerateOptions): Promise<void> {
-  const { store, io } = session;
-  if (options.clientCerts) io.err("Regenerating local certificates\n");
-  const authority = await ensureAuthority(session, { force: options.clientCerts, log: (line) => io.err(`${line}\n`) });
-  const results = await settleEach(names, (name) =>
-    store.withMachineLock(name, async () => {
-      const machine = await openMachine(session, name);
-      const ctx = opContext(session, name);
-      io.err(`Regenerating TLS certificates for ${name}\n`);
-      await issueServerCert(session, machine, ctx, authority);
-      if (machine.driver.features.provisionable) {
-        await installCertsOnHost(session, machine, ctx);
-      } else {
-        io.err(
-          `The engine of "${name}" is not managed by tsm: install ${machine.paths.caCert}, ${machine.paths.serverCert} and ${machine.paths.serverKey} on it and restart it.\n`,
-        );
-        // For an engine tsm does not manage, the certificates are the last step of create: an interrupted create is finished now.
-        if (store.creating(name)) await store.endCreate(name);
-      }
-    }),
-  );
-  if (options.clientCerts) {
-    const others = (await store.list()).filter((n) => !names.includes(n));
-    if (others.length > 0) {
-      io.err(`Warning: the CA changed; these machines still use the old one until you run "tsm regenerate-certs ${others.join(" ")}": ${others.join(", ")}\n`);
-    }
-  }
-  throwFailures(results);
 }

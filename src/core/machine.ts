@@ -3,6 +3,7 @@
  * open.ts). The record is never written through: whoever saves a new record hands
  * it to `replaceRecord`, so the handle always shows what is on disk.
  */
+import { existsSync } from "node:fs";
 import type { Driver } from "../model/driver.js";
 import type { MachineRecord } from "../model/machine.js";
 import type { MachinePaths } from "../store/paths.js";
@@ -27,4 +28,16 @@ export class Machine {
     if (record.name !== this.#record.name) throw new Error(`replaceRecord: "${record.name}" is not "${this.#record.name}"`);
     this.#record = record;
   }
+}
+
+/** For an engine tsm does not manage (none): the dockerd command line that serves TLS with the machine's certificates. */
+export function dockerdTlsCommand(machine: Machine): string {
+  const p = machine.paths;
+  return `dockerd --tlsverify --tlscacert=${p.caCert} --tlscert=${p.serverCert} --tlskey=${p.serverKey} -H tcp://0.0.0.0:${machine.record.engine.port}`;
+}
+
+/** Is any of the machine's certificate files missing (a create stopped before its certificate step)? */
+export function certsMissing(machine: Machine): boolean {
+  const p = machine.paths;
+  return [p.caCert, p.clientCert, p.clientKey, p.serverCert, p.serverKey].some((f) => !existsSync(f));
 }

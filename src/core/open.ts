@@ -1,7 +1,7 @@
 /**
  * Loading a machine: its record, its driver, and its paths, in one handle.
  */
-import { MultiMachineError, toTsmError } from "../model/errors.js";
+import { MachineStateError, MultiMachineError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
 import { machineLeases } from "../store/leases.js";
 import { Machine } from "./machine.js";
@@ -45,4 +45,15 @@ export async function openMachines(session: Session, names: readonly string[]): 
     throw errs.length === 1 ? errs[0] : new MultiMachineError(errs);
   }
   return results.map((r) => (r as PromiseFulfilledResult<Machine>).value);
+}
+
+/**
+ * The machine `--swarm` (env, config) connects to: a manager of the machine's cluster
+ * (itself, or for a worker the machine the cluster was formed around). A machine in no
+ * cluster is refused (exit 7), whichever command asks.
+ */
+export async function openSwarmManager(session: Session, machine: Machine): Promise<Machine> {
+  const swarm = machine.record.swarm;
+  if (!swarm) throw new MachineStateError(`"${machine.record.name}" is not in a Swarm mode cluster; the --swarm flag is for swarm members`);
+  return swarm.role === "worker" ? openMachine(session, swarm.master) : machine;
 }

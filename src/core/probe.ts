@@ -35,9 +35,11 @@ class ProbeTimeout extends Error {}
 
 export async function probeMachine(session: Session, record: MachineRecord, options: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now();
+  // The probe's own deadline, and the command's interrupt through AbortSignal.any: no
+  // listener per machine piles up on the command's signal (ls over 11 machines used to
+  // print Node's MaxListenersExceededWarning).
   const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  session.signal.addEventListener("abort", onAbort, { once: true });
+  const signal = AbortSignal.any([session.signal, controller.signal]);
   const base = { name: record.name, driverName: record.driver.name, record };
   const deadline = started + options.timeoutMs;
   // The driver's state must come within the timeout; the engine query gets what is left of it.
@@ -59,7 +61,7 @@ export async function probeMachine(session: Session, record: MachineRecord, opti
   });
   const work = (async (): Promise<ProbeResult> => {
     const machine = await openRecord(session, record);
-    const ctx = opContext(session, record.name, controller.signal);
+    const ctx = opContext(session, record.name, signal);
     const state = await machine.driver.getState(ctx);
     if (performance.now() > deadline) throw new ProbeTimeout();
     if (state !== "Running") {
@@ -78,11 +80,14 @@ export async function probeMachine(session: Session, record: MachineRecord, opti
       const connection = await machineTlsConnection({ ...session, io: { ...session.io, err: () => undefined } }, machine);
       const version = await getEngineVersion(connection.endpoint, {
         timeoutMs: Math.max(1, deadline - performance.now()),
-        signal: controller.signal,
+        signal,
       });
       return { ...base, state, url, dockerVersion: `v${version.Version}`, error: "", responseMs: performance.now() - started };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      // The row says it in words; the socket's or OpenSSL's own text is for --debug.
+      const raw = (err as { cause?: unknown }).cause;
+      if (raw instanceof Error) ctx.debug(`engine query: ${(raw as { code?: string }).code ?? raw.name}: ${raw.message.trim()}`);
       return {
         ...base,
         state,
@@ -106,6 +111,5 @@ export async function probeMachine(session: Session, record: MachineRecord, opti
     return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
-    session.signal.removeEventListener("abort", onAbort);
   }
 }

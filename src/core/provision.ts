@@ -6,14 +6,15 @@
  * come with the error.
  */
 import { readFileSync } from "node:fs";
+import { sleep, throwIfAborted } from "../model/abort.js";
 import type { OpContext } from "../model/driver.js";
 import { NotSupportedError, TsmError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
-import type { Machine } from "./machine.js";
+import { certsMissing, dockerdTlsCommand, type Machine } from "./machine.js";
 import { settleEach, type Settled } from "./multi.js";
 import { openMachine } from "./open.js";
 import { opContext, type Session } from "./session.js";
-import { engineDeadlineMs } from "../model/timeouts.js";
+import { engineDeadlineMs, envSecondsMs } from "../model/timeouts.js";
 import { withRemote } from "./remote.js";
 import { machineTlsConnection } from "./connection.js";
 import { getEngineVersion } from "../docker/engine-api.js";
@@ -50,13 +51,13 @@ export async function waitForEngine(session: Session, machine: Machine, ctx: OpC
   const started = Date.now();
   let last: unknown;
   while (Date.now() - started < deadlineMs) {
-    if (ctx.signal.aborted) throw toTsmError(ctx.signal.reason ?? new Error("interrupted"));
+    throwIfAborted(ctx.signal, `waiting for the Docker engine of "${machine.record.name}"`);
     try {
       const v = await getEngineVersion(connection.endpoint, { timeoutMs: 5_000, signal: ctx.signal });
       return v.Version;
     } catch (err) {
       last = err;
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000, ctx.signal, `waiting for the Docker engine of "${machine.record.name}"`);
     }
   }
   let details: string[] = [];
@@ -129,15 +130,51 @@ export async function upgradeMachine(session: Session, machine: Machine, ctx: Op
   });
 }
 
-/** `tsm provision NAME...`: each machine provisioned again under its lock, concurrently. Harmless to repeat. */
+/**
+ * `tsm provision NAME...`: what create did not get to, and provisioning again. Under each
+ * machine's lock, concurrently; harmless to repeat:
+ * 1. the machine's certificates, if a create stopped before issuing them (on a host tsm
+ *    manages, or with a Swarm mode step pending; else `tsm regenerate-certs` issues them);
+ * 2. provisioning, on a host tsm manages;
+ * 3. the Swarm mode step create could not do (record.pendingSwarm).
+ * A driver whose engine tsm does not manage (none) has only a pending Swarm mode step to
+ * do: its engine is waited for (TSM_ENGINE_TIMEOUT, default 10 s: the user starts it,
+ * nothing boots); without one it is refused as before.
+ */
 export function provisionMachines(session: Session, names: readonly string[]): Promise<Settled<string>[]> {
   return settleEach(names, (name) =>
     session.store.withMachineLock(name, async () => {
       const machine = await openMachine(session, name);
-      if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "provision: tsm does not manage that engine");
-      const version = await provisionMachine(session, machine, opContext(session, name), { pin: (r) => session.store.save(r) });
-      // Provisioning is the last step of create for these drivers: an interrupted create is finished now.
-      if (session.store.creating(name)) await session.store.endCreate(name);
+      const ctx = opContext(session, name);
+      const pending = machine.record.pendingSwarm;
+      const managed = machine.driver.features.provisionable;
+      if (!managed && !pending) throw new NotSupportedError(machine.driver.name, "provision: tsm does not manage that engine");
+      if (certsMissing(machine)) {
+        ctx.log("Issuing the machine's server certificate...");
+        const { ensureAuthority, issueServerCert } = await import("./machine-certs.js");
+        await issueServerCert(session, machine, ctx, await ensureAuthority(session, { log: (line) => ctx.log(line) }));
+        if (!managed) session.progress.note(`The engine must serve TLS with this machine's certificate: ${dockerdTlsCommand(machine)}`);
+        throwIfAborted(ctx.signal, `provisioning "${name}"`);
+      }
+      let version = "";
+      if (managed) {
+        version = await provisionMachine(session, machine, ctx, { pin: (r) => session.store.save(r) });
+      } else if (pending) {
+        ctx.log("Waiting for the Docker engine...");
+        version = await waitForEngine(session, machine, ctx, undefined, envSecondsMs(session.env, "TSM_ENGINE_TIMEOUT", 10)).catch((err: unknown) => {
+          const cause = toTsmError(err);
+          if (cause.code === "INTERRUPTED") throw cause;
+          throw new TsmError(cause.code, cause.message, {
+            cause: err,
+            details: [...cause.details, `Start it with: ${dockerdTlsCommand(machine)}`, `Then run "tsm provision ${name}" again.`],
+          });
+        });
+      }
+      if (pending) {
+        throwIfAborted(ctx.signal, `provisioning "${name}"`);
+        const { finishSwarm } = await import("./swarm.js");
+        await finishSwarm(session, machine, pending);
+      }
       return version;
     }),
   );

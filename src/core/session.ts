@@ -9,6 +9,7 @@ import type { Io } from "../output/io.js";
 import type { Progress } from "../output/progress.js";
 import { FileStore } from "../store/file-store.js";
 import { resolveStorageRoot, storePaths } from "../store/paths.js";
+import { InterruptNote } from "../model/abort.js";
 import type { OpContext } from "../model/driver.js";
 import type { DriverRegistry } from "../model/registry.js";
 
@@ -27,11 +28,13 @@ export interface Session {
   readonly argv: readonly string[];
   readonly debug: boolean;
   readonly signal: AbortSignal;
+  /** What stopping now would leave, for main.ts to say on a forced exit (model/abort.ts). */
+  readonly interruptNote: InterruptNote;
   now(): Date;
 }
 
 /** What the composition root provides (src/cli/main.ts, or a test): the session minus the store and the --debug switch. */
-export type SessionDeps = Omit<Session, "store" | "debug" | "now"> & { readonly now?: () => Date };
+export type SessionDeps = Omit<Session, "store" | "debug" | "now" | "interruptNote"> & { readonly now?: () => Date; readonly interruptNote?: InterruptNote };
 
 export interface SessionOptions {
   /** `--storage-path`; else TSM_STORAGE_PATH, else ~/.tsm (src/store/paths.ts). */
@@ -51,6 +54,7 @@ export function createSession(deps: SessionDeps, options: SessionOptions): Sessi
       command: ["tsm", ...deps.argv.slice(1)].join(" "),
     }),
     debug: options.debug,
+    interruptNote: deps.interruptNote ?? new InterruptNote(),
     now: deps.now ?? (() => new Date()),
   };
 }

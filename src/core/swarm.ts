@@ -6,10 +6,12 @@
  * to the joining engine, and never stored, printed or logged.
  */
 import { engineRequest, EngineApiError, type EngineEndpoint } from "../docker/engine-api.js";
+import { sleep } from "../model/abort.js";
+import { isHostAddress } from "../model/address.js";
 import type { OpContext } from "../model/driver.js";
 import { machineTlsConnection } from "./connection.js";
 import { MachineStateError, PreCreateCheckError, TsmError, UsageError } from "../model/errors.js";
-import type { SwarmOptions } from "../model/machine.js";
+import type { MachineRecord, PendingSwarm, SwarmOptions } from "../model/machine.js";
 import type { Machine } from "./machine.js";
 import { openMachine } from "./open.js";
 import { opContext, type Session } from "./session.js";
@@ -18,15 +20,8 @@ import { opContext, type Session } from "./session.js";
 export const SWARM_PORT = 2377;
 const TIMEOUT_MS = 30_000;
 
-export interface SwarmRequest {
-  role: "master" | "manager" | "worker";
-  /** The machine to join (for manager and worker). */
-  join?: string;
-  /** Address other nodes reach this one at; default: the machine's address. */
-  advertiseAddr?: string;
-  /** `--swarm-opt KEY=VALUE` values, as given (see SWARM_OPTS). */
-  opts: string[];
-}
+/** A cluster to form (master) or join (manager, worker): `create`'s Swarm flags, kept in the record until done. */
+export type SwarmRequest = PendingSwarm;
 
 /** The `--swarm-opt` keys and the Engine API fields they set, like `docker swarm init/join` flags. */
 export const SWARM_OPTS: Readonly<Record<string, { roles: ReadonlyArray<SwarmRequest["role"]>; describe: string }>> = {
@@ -98,6 +93,10 @@ export function swarmRequest(flags: SwarmFlags): SwarmRequest | undefined {
   else if (swarmJoin) request = { role: swarmManager ? "manager" : "worker", join: swarmJoin, advertiseAddr: swarmAddr || undefined, opts };
   else if (swarm || swarmManager) throw new UsageError("--swarm needs --swarm-join MASTER: the machine whose cluster to join (Swarm mode has no discovery service)");
   else if (swarmAddr || opts.length > 0) throw new UsageError(`${swarmAddr ? "--swarm-addr" : "--swarm-opt"} needs --swarm-master or --swarm-join`);
+  if (request?.advertiseAddr !== undefined && !isHostAddress(request.advertiseAddr)) {
+    // It becomes AdvertiseAddr (HOST:2377) in the Engine API; a network interface name is a DNS-shaped word.
+    throw new UsageError(`Invalid --swarm-addr ${JSON.stringify(request.advertiseAddr)}: expected an IP address, a DNS name or a network interface name`);
+  }
   if (request) swarmOptFields(request.role, opts);
   return request;
 }
@@ -178,6 +177,19 @@ export async function applySwarm(session: Session, machine: Machine, request: Sw
   });
   // The root of the cluster stays the machine it was formed around.
   return { role: request.role, master: master.record.swarm?.master ?? master.record.name, opts: request.opts };
+}
+
+/**
+ * The Swarm mode step of create, done now: forms or joins the cluster, then saves the
+ * record with its membership and without the pending request. The caller holds the
+ * machine lock.
+ */
+export async function finishSwarm(session: Session, machine: Machine, request: SwarmRequest): Promise<void> {
+  const swarm = await applySwarm(session, machine, request);
+  const { pendingSwarm: _done, ...rest } = machine.record;
+  const saved: MachineRecord = { ...rest, swarm };
+  await session.store.save(saved);
+  machine.replaceRecord(saved);
 }
 
 export interface NodeStatus {
@@ -283,7 +295,7 @@ async function waitForNoTasks(endpoint: EngineEndpoint, nodeId: string, signal: 
   while (Date.now() - started < deadlineMs) {
     const tasks = (await engineRequest(endpoint, `/tasks?filters=${filters}`, { timeoutMs: TIMEOUT_MS, signal })) as unknown[];
     if (tasks.length === 0) return;
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000, signal, "waiting for the node's tasks to move");
   }
 }
 
@@ -300,7 +312,7 @@ async function removeNode(endpoint: EngineEndpoint, nodeId: string, signal: Abor
         await engineRequest(endpoint, `/nodes/${encodeURIComponent(nodeId)}?force=true`, { method: "DELETE", timeoutMs: TIMEOUT_MS, signal });
         return;
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000, signal, "waiting for the node to leave the cluster");
     }
   }
 }

@@ -3,7 +3,7 @@
  * tsm never needs the docker CLI. Requests are bounded by a deadline and an
  * AbortSignal.
  */
-import { isIpLiteral } from "../model/address.js";
+import { isDnsName, isIpLiteral, isIpv4, isIpv6 } from "../model/address.js";
 import { TsmError } from "../model/errors.js";
 
 export interface EngineTls {
@@ -16,6 +16,8 @@ export interface EngineEndpoint {
   host: string;
   port: number;
   tls: EngineTls;
+  /** The machine it belongs to, when known: messages then name the command that fixes it. */
+  name?: string;
 }
 
 export interface RequestOptions {
@@ -43,13 +45,38 @@ export class EngineApiError extends TsmError {
   }
 }
 
-/** `tcp://host:port` -> endpoint parts. Throws on anything else. */
+/** An engine URL that is not tcp://HOST:PORT (`shape`), or whose host is not a DNS name or an IP literal (`host`). */
+export class BadUrlError extends TsmError {
+  constructor(
+    message: string,
+    readonly problem: "shape" | "host",
+  ) {
+    super("BAD_URL", message);
+  }
+}
+
+/** What a URL's host must be, in words (for `Invalid --url ...: <this>`). */
+export const URL_HOST_RULE = "the host must be a DNS name or an IP address (IPv6 in brackets)";
+
+/**
+ * `tcp://host:port` -> endpoint parts; the one parser of engine URLs. The host is a DNS
+ * name, an IPv4 address or a bracketed IPv6 address (returned without the brackets), so
+ * no URL tsm accepts can carry spaces, flags or newlines into a docker command line, a
+ * table row or a certificate. Throws BadUrlError, with the URL quoted on one line.
+ */
 export function parseTcpUrl(url: string): { host: string; port: number } {
-  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(url);
-  if (!m) throw new TsmError("BAD_URL", `Not a tcp://host:port URL: ${url}`);
+  const m = /^tcp:\/\/(\[[^\]]*\]|[^:/[\]]*):(\d{1,5})\/?$/.exec(url);
+  if (!m) throw new BadUrlError(`Not a tcp://host:port URL: ${JSON.stringify(url)}`, "shape");
   const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new TsmError("BAD_URL", `Port out of range in ${url}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+  if (port < 1 || port > 65535) throw new BadUrlError(`Port out of range in ${JSON.stringify(url)}`, "shape");
+  const raw = m[1]!;
+  const bracketed = raw.startsWith("[");
+  const host = bracketed ? raw.slice(1, -1) : raw;
+  if (host === "" && !bracketed) throw new BadUrlError(`Not a tcp://host:port URL: ${JSON.stringify(url)}`, "shape");
+  if (bracketed ? !isIpv6(host) : !(isIpv4(host) || isDnsName(host))) {
+    throw new BadUrlError(`The engine URL ${JSON.stringify(url)} has an invalid host: use a DNS name or an IP address (IPv6 in brackets)`, "host");
+  }
+  return { host, port };
 }
 
 /** One request; resolves with the parsed JSON body (or text when not JSON) for 2xx, throws EngineApiError otherwise. */
@@ -119,9 +146,23 @@ export async function getEngineVersion(endpoint: EngineEndpoint, options: { time
   return body as EngineVersion;
 }
 
-/** Turns socket and TLS errors into a message that says what to do. */
-export function describeTlsError(err: Error & { code?: string }, endpoint: { host: string; port: number }): string {
+/** The reason phrase of an OpenSSL error ("wrong version number", "tlsv1 alert unknown ca"), if the message holds one. */
+export function opensslReason(message: string): string | undefined {
+  return /SSL routines:[^:]*:([^:\n]+)/.exec(message)?.[1]?.trim();
+}
+
+/** OpenSSL's words for a peer that does not speak TLS at all (an SSH banner, plain HTTP, anything else). */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|http request|record layer failure|bad record type/;
+/** The server's refusal of the client certificate, as an alert (Go's dockerd sends one). */
+const CLIENT_CERT_REFUSED = /alert (bad certificate|unknown ca|certificate required|certificate unknown|access denied|handshake failure|unsupported certificate)/;
+
+/**
+ * Turns socket and TLS errors into one line that says, in words, what is wrong and what
+ * to do; OpenSSL's own text (error codes, source files) stays in the cause, for --debug.
+ */
+export function describeTlsError(err: Error & { code?: string }, endpoint: { host: string; port: number; name?: string }): string {
   const where = `${endpoint.host}:${endpoint.port}`;
+  const regenerate = `run "tsm regenerate-certs${endpoint.name ? ` ${endpoint.name}` : ""}"`;
   switch (err.code) {
     case "ECONNREFUSED":
       return `Cannot connect to the Docker engine at ${where}: connection refused`;
@@ -134,17 +175,28 @@ export function describeTlsError(err: Error & { code?: string }, endpoint: { hos
     case "ECONNRESET":
       return `The engine at ${where} closed the connection (is it serving TLS with a certificate from this CA?)`;
     case "ERR_TLS_CERT_ALTNAME_INVALID":
-      return `The engine's certificate at ${where} does not cover ${endpoint.host}: run "tsm regenerate-certs"`;
+      return `The engine's certificate at ${where} does not cover ${endpoint.host}: ${regenerate}`;
     case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
     case "SELF_SIGNED_CERT_IN_CHAIN":
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
     case "CERT_SIGNATURE_FAILURE":
-      return `The engine at ${where} presents a certificate not issued by tsm's CA: run "tsm regenerate-certs"`;
+    case "CERT_UNTRUSTED":
+      return `The engine at ${where} presents a certificate signed by another CA: ${regenerate}`;
     case "CERT_HAS_EXPIRED":
-      return `The engine's certificate at ${where} has expired: run "tsm regenerate-certs"`;
+      return `The engine's certificate at ${where} has expired: ${regenerate}`;
+    case "CERT_NOT_YET_VALID":
+      return `The engine's certificate at ${where} is not valid yet: check this computer's clock and the engine's`;
     case "ABORT_ERR":
       return `Request to ${where} was cancelled`;
-    default:
-      return `Cannot talk to the Docker engine at ${where}: ${err.message}`;
   }
+  const reason = opensslReason(err.message);
+  if (reason !== undefined || err.code?.startsWith("ERR_SSL_")) {
+    const words = reason ?? err.code!.slice("ERR_SSL_".length).toLowerCase().replace(/_/g, " ");
+    if (NOT_TLS.test(words)) return `${where} is not a TLS server: is the Docker engine listening there with --tlsverify?`;
+    if (CLIENT_CERT_REFUSED.test(words)) return `The engine at ${where} refuses tsm's client certificate (it trusts another CA): ${regenerate}`;
+    return `The TLS handshake with the engine at ${where} failed (${words})`;
+  }
+  return `Cannot talk to the Docker engine at ${where}: ${err.message.replace(/\s*\n\s*/g, " ").trim()}`;
 }

@@ -1,7 +1,8 @@
 /**
- * Cancellation, once for every floor: what an aborted operation rejects with, and a sleep
- * that an abort ends at once. Ctrl-C aborts the command's signal; every wait in tsm goes
- * through here, so an interrupted command exits 130 whatever it was doing.
+ * Cancellation, once for every floor: what an aborted operation rejects with, a sleep
+ * that an abort ends at once, and the note of what an interrupted command leaves. Ctrl-C
+ * (or SIGTERM) aborts the command's signal; every wait in tsm goes through here, so an
+ * interrupted command stops at its next step and exits 130 (143 for SIGTERM).
  */
 import { InterruptedError, TsmError } from "./errors.js";
 
@@ -33,4 +34,28 @@ export function sleep(ms: number, signal: AbortSignal | undefined, what: string)
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * What the running command would leave if it stopped now, in words ("the record of "x" is
+ * kept; complete it with ..."), kept current by the command as it goes. main.ts prints it
+ * when it must force the exit (a second Ctrl-C, or the grace period over), so even then
+ * the user learns what exists and what to do. A function, asked at that moment, so it
+ * can look at what is really on disk.
+ */
+export class InterruptNote {
+  #describe: (() => string) | undefined;
+
+  /** What to say from now on; undefined when stopping now would leave nothing to say. */
+  set(describe: (() => string) | undefined): void {
+    this.#describe = describe;
+  }
+
+  text(): string | undefined {
+    try {
+      return this.#describe?.();
+    } catch {
+      return undefined;
+    }
+  }
 }

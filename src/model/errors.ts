@@ -7,7 +7,8 @@
  * Exit codes (documented in README.md):
  *   0 success · 1 operation failed · 2 usage error · 3 pre-create check failed
  *   4 machine does not exist · 5 machine already exists · 6 machine record unreadable
- *   7 machine not in the required state (or the driver cannot do that) · 130 interrupted
+ *   7 machine not in the required state (or the driver cannot do that) · 130 interrupted (SIGINT)
+ *   143 terminated (SIGTERM): stopped early like an interrupt
  */
 export const ExitCode = {
   ok: 0,
@@ -19,6 +20,8 @@ export const ExitCode = {
   corrupt: 6,
   state: 7,
   interrupted: 130,
+  /** 128 + SIGTERM's 15, as shells report a process ended by SIGTERM. */
+  terminated: 143,
 } as const;
 /**
  * Every error code tsm reports, with what it means. A TsmError's `code` must be one of
@@ -46,7 +49,8 @@ export const ERROR_CODES = {
   KILL_FAILED: "the VM did not stop when killed",
   REBOOT: "the server could not be prepared for a reboot",
   REBOOT_TIMEOUT: "the server did not come back after a reboot",
-  INTERRUPTED: "the command was interrupted (exit 130)",
+  INTERRUPTED: "the command was interrupted and stopped early (exit 130; 143 for SIGTERM)",
+  STOPPED: "a command that runs until interrupted (logs -f) was, as it should be: exit 130 (143 for SIGTERM), nothing printed",
   MULTIPLE: "several machines failed; each error is listed",
   REMOTE_EXIT: "the remote command of `tsm ssh` exited non-zero (its status is tsm's)",
   TIMEOUT: "an operation did not finish in time",
@@ -292,8 +296,15 @@ export class CaDamagedError extends TsmError {
 }
 
 export class InterruptedError extends TsmError {
-  constructor(message = "Interrupted") {
-    super("INTERRUPTED", message, { exitCode: ExitCode.interrupted });
+  constructor(message = "Interrupted", options: { cause?: unknown; details?: string[] } = {}) {
+    super("INTERRUPTED", message, { ...options, exitCode: ExitCode.interrupted });
+  }
+}
+
+/** A command that runs until interrupted (`logs -f`) ends this way: exit 130, nothing printed. */
+export class StoppedByInterrupt extends TsmError {
+  constructor() {
+    super("STOPPED", "Stopped by an interrupt", { exitCode: ExitCode.interrupted });
   }
 }
 

@@ -46,6 +46,17 @@ export const SwarmOptionsSchema = z.object({
 });
 export type SwarmOptions = z.infer<typeof SwarmOptionsSchema>;
 
+/** A Swarm mode step asked for at create (`--swarm-master`, `--swarm-join`) that has not happened yet. */
+export const PendingSwarmSchema = z.object({
+  role: z.enum(["master", "manager", "worker"]),
+  /** The machine whose cluster to join (manager and worker). */
+  join: z.optional(z.string()),
+  /** `--swarm-addr`: the address other nodes reach this one at. */
+  advertiseAddr: z.optional(z.string()),
+  opts: z.array(z.string()),
+});
+export type PendingSwarm = z.infer<typeof PendingSwarmSchema>;
+
 export const MachineRecordSchema = z.object({
   configVersion: z.literal(RECORD_VERSION),
   name: z.string().check(z.regex(MACHINE_NAME_PATTERN)),
@@ -61,6 +72,12 @@ export const MachineRecordSchema = z.object({
     sans: z.array(z.string()),
   }),
   swarm: z.optional(SwarmOptionsSchema),
+  /**
+   * The cluster to form or join once the engine answers: saved with the record at create
+   * and cleared when the step succeeds, so `tsm provision` can finish it later (for the
+   * none driver, once the user has started the engine with the machine's certificates).
+   */
+  pendingSwarm: z.optional(PendingSwarmSchema),
   /** The SSH host key pinned on first contact ("<type> SHA256:<base64>"); a different key later is refused. */
   ssh: z.optional(z.object({ hostKey: z.string() })),
 });

@@ -26,8 +26,8 @@ export interface FakeEngine {
   close(): Promise<void>;
 }
 
-/** `routes` keys are "METHOD /path" (the path without its query string). */
-export async function startFakeEngine(paths: StorePaths, routes: Record<string, Route>): Promise<FakeEngine> {
+/** `routes` keys are "METHOD /path" (the path without its query string); `port` 0 (default) picks a free one. */
+export async function startFakeEngine(paths: StorePaths, routes: Record<string, Route>, options: { port?: number } = {}): Promise<FakeEngine> {
   const authority = await ensureCaAndClient(paths, { organization: "tsm-test" });
   const server = await issueServerCert({ ca: authority.ca, organization: "tsm-test.engine", commonName: "engine", sans: ["127.0.0.1"] });
   const requests: EngineRequest[] = [];
@@ -51,7 +51,7 @@ export async function startFakeEngine(paths: StorePaths, routes: Record<string, 
       res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
     });
   });
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => srv.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = srv.address() as AddressInfo;
   return {
     url: `tcp://127.0.0.1:${port}`,

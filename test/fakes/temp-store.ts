@@ -35,6 +35,8 @@ export interface TempStoreOptions {
   drivers: readonly DriverDescriptor[];
   ssh?: SshConnector;
   env?: Record<string, string | undefined>;
+  /** The command's signal (main.ts aborts it on Ctrl-C); default: never aborted. */
+  signal?: AbortSignal;
 }
 
 export async function tempStore(options: TempStoreOptions): Promise<TempStore> {
@@ -79,7 +81,7 @@ export async function tempStore(options: TempStoreOptions): Promise<TempStore> {
       env: { USER: "tsm-test", ...options.env },
       platform: process.platform,
       argv: ["tsm"],
-      signal: new AbortController().signal,
+      signal: options.signal ?? new AbortController().signal,
     },
     { storagePath: root, debug: false },
   );

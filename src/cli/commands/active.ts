@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { activeMachine } from "../../core/list.js";
+import { throwIfAborted } from "../../model/abort.js";
 import { TsmError, UsageError } from "../../model/errors.js";
 import type { CliContext } from "../support/context.js";
 
@@ -18,6 +19,7 @@ export function registerActive(program: Command, ctx: CliContext): void {
       const timeoutMs = Number(opts.timeout) * 1000;
       if (!(timeoutMs > 0)) throw new UsageError(`Invalid --timeout ${JSON.stringify(opts.timeout)}: expected a number of seconds above 0`);
       const active = await activeMachine(session, timeoutMs);
+      throwIfAborted(session.signal, "looking for the active machine");
       if (active.timedOut) throw new TsmError("ACTIVE_TIMEOUT", `Error getting active host: "${active.timedOut}" did not answer within ${opts.timeout}s`);
       if (!active.found) throw new TsmError("NO_ACTIVE", "No active host found");
       session.io.out(`${active.found}\n`);

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { checkedLive, machineConnection } from "../../core/connection.js";
-import { openMachine } from "../../core/open.js";
+import { openMachine, openSwarmManager } from "../../core/open.js";
 import type { CliContext } from "../support/context.js";
 import { oneTarget } from "../support/target.js";
 
@@ -23,7 +23,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     .action(async (name: string | undefined, opts: { swarm?: boolean; check?: boolean }, command: Command) => {
       const session = ctx.session(command);
       let machine = await openMachine(session, await oneTarget(session, name === undefined ? [] : command.args));
-      if (opts.swarm && machine.record.swarm?.role === "worker") machine = await openMachine(session, machine.record.swarm.master);
+      if (opts.swarm) machine = await openSwarmManager(session, machine);
       const connection = opts.check ? await checkedLive(session, machine) : await machineConnection(session, machine);
       const p = machine.paths;
       session.io.out(

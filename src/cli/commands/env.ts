@@ -5,8 +5,8 @@
  */
 import type { Command } from "commander";
 import { checkedLive, machineConnection } from "../../core/connection.js";
-import { MachineStateError, UsageError } from "../../model/errors.js";
-import { openMachine } from "../../core/open.js";
+import { UsageError } from "../../model/errors.js";
+import { openMachine, openSwarmManager } from "../../core/open.js";
 import type { Session } from "../../core/session.js";
 import { detectShell, parseShellName, shellFamily, type ShellFamily } from "../../shell/detect.js";
 import { renderSet, renderUnset, type EnvVar } from "../../shell/render-env.js";
@@ -76,11 +76,7 @@ export function registerEnv(program: Command, ctx: CliContext): void {
         text = renderUnset(family, unset);
       } else {
         let machine = await openMachine(session, await oneTarget(session, name === undefined ? [] : names));
-        if (opts.swarm) {
-          const swarm = machine.record.swarm;
-          if (!swarm) throw new MachineStateError(`"${machine.record.name}" is not in a Swarm mode cluster; the --swarm flag is for swarm members`);
-          if (swarm.role === "worker") machine = await openMachine(session, swarm.master);
-        }
+        if (opts.swarm) machine = await openSwarmManager(session, machine);
         const connection = opts.check ? await checkedLive(session, machine) : await machineConnection(session, machine);
         const vars: EnvVar[] = [
           { name: "DOCKER_TLS_VERIFY", value: "1" },

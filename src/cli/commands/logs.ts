@@ -4,7 +4,7 @@
  * console (generic, none) refuse with exit 7.
  */
 import type { Command } from "commander";
-import { ExitCode, NotSupportedError, TsmError, UsageError } from "../../model/errors.js";
+import { ExitCode, NotSupportedError, StoppedByInterrupt, TsmError, UsageError } from "../../model/errors.js";
 import { openMachine } from "../../core/open.js";
 import { cleanConsole } from "../../output/console-text.js";
 import type { CliContext } from "../support/context.js";
@@ -44,7 +44,8 @@ export function registerLogs(program: Command, ctx: CliContext): void {
         if (!opts.follow) return;
         let position = (await handle.stat()).size;
         for (;;) {
-          if (session.signal.aborted) return;
+          // Following ends with Ctrl-C: that is no failure, but the exit status says it (130).
+          if (session.signal.aborted) throw new StoppedByInterrupt();
           await new Promise((r) => setTimeout(r, 500));
           const size = (await handle.stat().catch(() => undefined))?.size ?? position;
           if (size < position) position = 0; // a new boot truncated it

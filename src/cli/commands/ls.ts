@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { listMachines, type LsRow } from "../../core/list.js";
 import { parseFilters } from "../../core/ls-filter.js";
+import { throwIfAborted } from "../../model/abort.js";
 import { UsageError } from "../../model/errors.js";
 import { splitTableFormat, unescapeFormat } from "../../output/go-template.js";
 import { compileTemplate } from "../support/template.js";
@@ -70,6 +71,8 @@ export function registerLs(program: Command, ctx: CliContext): void {
       if (opts.format !== undefined) compileTemplate(splitTableFormat(unescapeFormat(opts.format)).body);
       const filters = parseFilters(opts.filter ?? []);
       const { names, rows } = await listMachines(session, { quiet: opts.quiet === true, filters, timeoutMs: parseTimeout(opts.timeout) });
+      // Interrupted probes give rows that say "cancelled": not a listing to print as if complete.
+      throwIfAborted(session.signal, "listing machines");
       if (opts.quiet) {
         session.io.out(names.map((n) => `${n}\n`).join(""));
         return;

@@ -23,7 +23,7 @@ export function registerRegenerateCerts(program: Command, ctx: CliContext): void
           return;
         }
       }
-      const { regenerateCerts } = await import("../../core/machine-certs.js");
+      const { regenerateCerts } = await import("../../core/regenerate-certs.js");
       await regenerateCerts(session, targets, { clientCerts: opts.clientCerts === true });
     });
 }

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMachine } from "../../../src/core/lifecycle.js";
-import { regenerateCerts } from "../../../src/core/machine-certs.js";
+import { regenerateCerts } from "../../../src/core/regenerate-certs.js";
 import type { Driver, OpContext } from "../../../src/model/driver.js";
 import { listMachines, type LsRow } from "../../../src/core/list.js";
 import { parseFilters } from "../../../src/core/ls-filter.js";

@@ -7,7 +7,8 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMachine } from "../../../src/core/lifecycle.js";
-import { regenerateCerts, serverCertCoversMachine } from "../../../src/core/machine-certs.js";
+import { serverCertCoversMachine } from "../../../src/core/machine-certs.js";
+import { regenerateCerts } from "../../../src/core/regenerate-certs.js";
 import { openMachine } from "../../../src/core/open.js";
 import { opContext } from "../../../src/core/session.js";
 import { parseCert } from "../../../src/certs/check.js";

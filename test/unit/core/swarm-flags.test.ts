@@ -7,6 +7,8 @@ describe("swarm flags", () => {
     expect(swarmRequest({ swarmMaster: true })).toEqual({ role: "master", advertiseAddr: undefined, opts: [] });
     expect(swarmRequest({ swarm: true, swarmJoin: "lead" })).toEqual({ role: "worker", join: "lead", advertiseAddr: undefined, opts: [] });
     expect(swarmRequest({ swarmJoin: "lead", swarmManager: true, swarmAddr: "10.0.0.9" })).toEqual({ role: "manager", join: "lead", advertiseAddr: "10.0.0.9", opts: [] });
+    expect(swarmRequest({ swarmMaster: true, swarmAddr: "eth1" })?.advertiseAddr).toBe("eth1");
+    expect(swarmRequest({ swarmMaster: true, swarmAddr: "fd00::5" })?.advertiseAddr).toBe("fd00::5");
   });
 
   it.each([
@@ -20,6 +22,10 @@ describe("swarm flags", () => {
     [{ swarmMaster: true, swarmOpt: ["availability=sleep"] }, /use active, pause or drain/],
     [{ swarmMaster: true, swarmOpt: ["data-path-port=x"] }, /expected a whole number/],
     [{ swarmMaster: true, swarmOpt: ["listen-addr"] }, /needs a value/],
+    // Issue 11, defect 4: the advertise address is a host like any other.
+    [{ swarmMaster: true, swarmAddr: "10.0.0.1 --foo" }, /^Invalid --swarm-addr "10\.0\.0\.1 --foo": expected an IP address, a DNS name or a network interface name$/],
+    [{ swarmJoin: "lead", swarmAddr: "a\nb" }, /^Invalid --swarm-addr "a\\nb"/],
+    [{ swarmJoin: "lead", swarmAddr: "300.1.1.1" }, /^Invalid --swarm-addr/],
   ])("refuses %j", (flags, message) => {
     expect(() => swarmRequest(flags)).toThrow(message);
   });
