@@ -196,7 +196,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
  * step; for an engine tsm does not manage, what is left is its certificates.
  */
 function completeCommand(machine: Machine | undefined, name: string): string {
-  return machine && !machine.driver.features.provisionable && !machine.record.pendingSwarm ? `tsm regenerate-certs -f ${name}` : `tsm provision ${name}`;
+  return machine && !machine.driver.features.provisionable && !machine.record.pendingSwarm ? `tsm regenerate-certs ${name}` : `tsm provision ${name}`;
 }
 
 /** For drivers whose engine tsm does not manage: how to start it with the machine's certificates. */

@@ -61,7 +61,7 @@ function expectTruth(name: string, o: Outcome, stopped: number): void {
   } else {
     expect(complete(name)).toBe(false);
     // For the none driver what is left is the certificates.
-    expect(lines.at(-1)).toBe(`Interrupted: the record of "${name}" is kept; complete it with "tsm regenerate-certs -f ${name}" or remove it with "tsm rm -f ${name}".`);
+    expect(lines.at(-1)).toBe(`Interrupted: the record of "${name}" is kept; complete it with "tsm regenerate-certs ${name}" or remove it with "tsm rm -f ${name}".`);
   }
 }
 

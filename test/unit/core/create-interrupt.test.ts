@@ -58,13 +58,13 @@ describe("create interrupted", () => {
     expect(err).toMatchObject({ code: "INTERRUPTED", exitCode: ExitCode.interrupted });
     expect(err.message).toBe('Error creating machine "m": Interrupted before issuing the server certificate');
     // The engine is not tsm's (none): what is left is its certificates.
-    expect(err.details).toEqual(['Interrupted: the record of "m" is kept; complete it with "tsm regenerate-certs -f m" or remove it with "tsm rm -f m".']);
-    expect(notes).toEqual(['the record of "m" is kept; complete it with "tsm regenerate-certs -f m" or remove it with "tsm rm -f m"']);
+    expect(err.details).toEqual(['Interrupted: the record of "m" is kept; complete it with "tsm regenerate-certs m" or remove it with "tsm rm -f m".']);
+    expect(notes).toEqual(['the record of "m" is kept; complete it with "tsm regenerate-certs m" or remove it with "tsm rm -f m"']);
     expect(world.progress).not.toContain("step: Issuing the machine's server certificate...");
     expect(certFiles("m")).toEqual([false, false, false, false, false]);
     expect((await world.session.store.load("m")).name).toBe("m");
 
-    // The hint works: a later `tsm regenerate-certs -f m` does the remaining step.
+    // The hint works: a later `tsm regenerate-certs m` (confirmed) does the remaining step.
     const later = createSession({ ...world.session, signal: new AbortController().signal }, { storagePath: world.root, debug: false });
     await regenerateCerts(later, ["m"], { clientCerts: false });
     expect(certFiles("m")).toEqual([true, true, true, true, true]);
