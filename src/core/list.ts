@@ -106,7 +106,7 @@ export async function listMachines(session: Session, options: ListOptions): Prom
   );
   // A machine removed while it was read (rm renames its directory away first) is not a row
   // either: its errors (certificates gone mid-read) say nothing about a machine that exists.
-  const stillPresent = await Promise.all(probes.map(async (p) => p.state !== "Error" || (await session.store.exists(p.name))));
+  const stillPresent = await Promise.all(probes.map(async (p) => (p.state !== "Error" && p.error === "") || (await session.store.exists(p.name))));
   const kept = probes.filter((p, i) => stillPresent[i] && matchesState(filters, p.state));
   return { names: kept.map((p) => p.name), rows: kept.map((p) => toRow(p, session.env.DOCKER_HOST)) };
 }
