@@ -67,7 +67,10 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
   const note = session.interruptNote;
   note.set(() => (existsSync(store.paths.machine(name).record) ? recordKept() : nothingCreated()));
   /** Between steps: an interrupt (or a deadline given as the signal's reason) stops the create here. */
-  const checkpoint = (next: string): void => {
+  // Yields to the event loop first: a signal that arrived while the previous step ran only
+  // synchronous work (file writes) has its handler run, and so aborts, only then.
+  const checkpoint = async (next: string): Promise<void> => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (!session.signal.aborted) return;
     const reason: unknown = session.signal.reason;
     throw reason instanceof TsmError ? reason : new InterruptedError(`Interrupted before ${next}`);
@@ -81,10 +84,10 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       let record: MachineRecord;
       const ctx = opContext(session, name);
       try {
-        checkpoint("creating anything");
+        await checkpoint("creating anything");
         log(`Creating "${name}" with the ${descriptor.name} driver`);
         authority = await ensureAuthority(session, { log });
-        checkpoint("the pre-create checks");
+        await checkpoint("the pre-create checks");
 
         record = {
           configVersion: RECORD_VERSION,
@@ -110,7 +113,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
           const { checkJoinTarget } = await import("./swarm.js");
           await checkJoinTarget(session, req.swarm);
         }
-        checkpoint("creating the machine");
+        await checkpoint("creating the machine");
       } catch (err) {
         // Nothing of the machine exists yet; whatever failed, an interrupt is the truth.
         if (session.signal.aborted && !(session.signal.reason instanceof TsmError)) {
@@ -125,24 +128,24 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         // The machine appears whole, marked as being created until the end (ls shows "Creating").
         await store.createRecord({ ...record, driver: { name: descriptor.name, config: machine.driver.config() } });
         driverStarted = true;
-        checkpoint("creating the host");
+        await checkpoint("creating the host");
         await machine.driver.create(ctx);
         // A guest whose host key the driver chose (a VM's seed) is pinned before first contact.
         const hostKey = machine.driver.expectedHostKey?.();
         const created: MachineRecord = { ...record, driver: { name: descriptor.name, config: machine.driver.config() }, ...(hostKey ? { ssh: { hostKey } } : {}) };
         await store.save(created);
         machine.replaceRecord(created);
-        checkpoint("issuing the server certificate");
+        await checkpoint("issuing the server certificate");
         log("Issuing the machine's server certificate...");
         // The swarm is not in the record until the cluster is formed, but the certificate is issued for a member now.
         await issueServerCert(session, machine, ctx, authority, { swarmMember: req.swarm !== undefined });
         if (machine.driver.features.provisionable) {
-          checkpoint("provisioning the host");
+          await checkpoint("provisioning the host");
           // We hold the machine lock: a first-contact host key is saved directly.
           await provisionMachine(session, machine, ctx, { pin: (r) => store.save(r) });
         }
         if (req.swarm) {
-          checkpoint("the Swarm mode step");
+          await checkpoint("the Swarm mode step");
           const { finishSwarm } = await import("./swarm.js");
           await finishSwarm(session, machine, req.swarm);
         }

@@ -11,6 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { machineLockName, withLock } from "../../src/store/lock.js";
 import { baseEnv, runTsm, tempDir, TSM_BIN } from "../helpers/cli.js";
+import { faultEnv, release, waitForFile } from "../helpers/fs-faults.js";
 
 let store: string;
 let cleanup: () => Promise<void>;
@@ -88,7 +89,23 @@ describe("create -d none interrupted", () => {
   });
 
   it("stops at the step after the signal: Ctrl-C while the record is written leaves no certificate behind", async () => {
-    const o = await createAndSignal("early", /Creating machine\.\.\./, ["SIGINT"]);
+    // Held right after the machine directory (with its record) appears, so the signal lands
+    // at that exact point however loaded the machine is (no race with the next steps).
+    const reached = path.join(store, "early.reached");
+    const go = path.join(store, "early.go");
+    const child = spawn(process.execPath, [TSM_BIN, "create", "-d", "none", "--url", "tcp://127.0.0.1:2376", "early"], {
+      env: { ...baseEnv(), TSM_STORAGE_PATH: store, ...faultEnv([{ op: "rename", name: "^early$", when: "after", holdUntil: go, touch: reached }]) },
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const closed = new Promise<number>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (code) => resolve(code ?? -1));
+    });
+    await waitForFile(reached);
+    child.kill("SIGINT");
+    await release(go);
+    const o = { code: await closed, stderr };
     expect(o.code, o.stderr).toBe(130);
     expect(o.stderr).not.toContain("Issuing the machine's server certificate");
     expect(o.stderr).not.toMatch(/Machine "early" created/);
