@@ -12,14 +12,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
-import { cp, lstat, mkdir, rm } from "node:fs/promises";
+import { cp, mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { describeWithPrereqs } from "../helpers/prereq.js";
 import { counts, reportCounts } from "./lib/counts.js";
 import { DOCUMENTED_EXIT, describeOutcome, errorText, killStragglers, stderrProblems, tsm } from "./lib/proc.js";
-import { buildStore, checkStore, createArgs, readCaKey, removeDir, tempStoreDir } from "./lib/store.js";
+import { buildStore, checkStore, createArgs, exists, readCaKey, removeDir, tempStoreDir } from "./lib/store.js";
 
 const PAGE = 4096;
 const SIZE = "256k";
@@ -130,12 +130,3 @@ describeWithPrereqs("a full disk under the store (tmpfs)", mountProblems(), () =
     });
   }
 });
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -369,7 +369,8 @@ export async function checkStore(root: string, expect: Expectations = {}): Promi
   return { problems, lost, recordsChecked, reported };
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Whether anything (file, directory, link) is at `p`. */
+export async function exists(p: string): Promise<boolean> {
   try {
     await lstat(p);
     return true;
