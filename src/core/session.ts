@@ -30,16 +30,24 @@ export interface Session {
   readonly signal: AbortSignal;
   /** What stopping now would leave, for main.ts to say on a forced exit (model/abort.ts). */
   readonly interruptNote: InterruptNote;
+  /** "docker-machine" when tsm runs as docker-machine (src/cli/support/compat.ts): Docker Machine's exit codes and words. */
+  readonly compat: CompatMode;
+  /** Use the built-in SSH client (ssh2) even where OpenSSH is installed (--native-ssh, MACHINE_NATIVE_SSH). */
+  readonly nativeSsh: boolean;
   now(): Date;
 }
 
+export type CompatMode = "tsm" | "docker-machine";
+
 /** What the composition root provides (src/cli/main.ts, or a test): the session minus the store and the --debug switch. */
-export type SessionDeps = Omit<Session, "store" | "debug" | "now" | "interruptNote"> & { readonly now?: () => Date; readonly interruptNote?: InterruptNote };
+export type SessionDeps = Omit<Session, "store" | "debug" | "now" | "interruptNote" | "compat" | "nativeSsh"> & { readonly now?: () => Date; readonly interruptNote?: InterruptNote };
 
 export interface SessionOptions {
   /** `--storage-path`; else TSM_STORAGE_PATH, else ~/.tsm (src/store/paths.ts). */
   storagePath?: string;
   debug: boolean;
+  compat?: CompatMode;
+  nativeSsh?: boolean;
 }
 
 /** The one way a session is built: the deps plus the store the global options name. */
@@ -54,6 +62,8 @@ export function createSession(deps: SessionDeps, options: SessionOptions): Sessi
       command: ["tsm", ...deps.argv.slice(1)].join(" "),
     }),
     debug: options.debug,
+    compat: options.compat ?? "tsm",
+    nativeSsh: options.nativeSsh ?? false,
     interruptNote: deps.interruptNote ?? new InterruptNote(),
     now: deps.now ?? (() => new Date()),
   };
