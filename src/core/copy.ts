@@ -1,12 +1,14 @@
 /**
- * Copying files over SFTP (`tsm scp`): this computer to a machine, a machine to
- * this computer, and machine to machine through a local temporary copy (the two
- * hosts need not reach each other).
+ * Copying files (`tsm scp`): this computer to a machine and back through OpenSSH's scp
+ * when it is installed (Docker Machine's way), else the built-in client's SFTP; machine to
+ * machine through a local temporary copy with the built-in client (the two hosts need not
+ * reach each other); `delta` with rsync over the same pinned ssh options.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { UsageError } from "../model/errors.js";
+import { TsmError, UsageError } from "../model/errors.js";
+import type { CopySide } from "../ssh/openssh-args.js";
 import type { SshSession } from "../ssh/client.js";
 import { openMachine } from "./open.js";
 import { connectMachine } from "./remote.js";
@@ -28,8 +30,59 @@ function onMachine(loc: CopyLocation): loc is CopyLocation & { machine: string }
   return loc.machine !== undefined;
 }
 
-export async function copyFiles(session: Session, from: CopyLocation, to: CopyLocation, options: { recursive: boolean }): Promise<void> {
+export interface CopyOptions {
+  recursive: boolean;
+  /** rsync over ssh (scp -d): only the differences travel. */
+  delta?: boolean;
+  /** No progress output (scp -q; rsync without --progress). */
+  quiet?: boolean;
+}
+
+/**
+ * One copy between this computer and one machine through an OpenSSH tool (scp, or rsync
+ * for delta), with the terminal. false when the built-in client is to do it instead.
+ */
+async function copyWithOpenSsh(session: Session, from: CopyLocation, to: CopyLocation, options: CopyOptions): Promise<boolean> {
+  const { openSshTarget, openSshTool, runOpenSsh, wantsNativeSsh } = await import("./openssh.js");
+  const remote = onMachine(from) ? from : to;
+  if (!onMachine(remote)) return false;
+  let tool: string | undefined;
+  let ssh: string | undefined;
+  if (options.delta) {
+    [tool, ssh] = [await openSshTool(session, "rsync"), await openSshTool(session, "ssh")];
+    if (tool === undefined || ssh === undefined) {
+      throw new TsmError("NO_RSYNC", `scp --delta needs rsync and OpenSSH's ssh on PATH (${tool === undefined ? "rsync" : "ssh"} is missing): install them (Debian/Ubuntu: apt-get install rsync openssh-client), or copy without --delta`);
+    }
+  } else {
+    if (wantsNativeSsh(session)) return false;
+    [tool, ssh] = [await openSshTool(session, "scp"), await openSshTool(session, "ssh")];
+    if (tool === undefined || ssh === undefined) return false;
+  }
+  const machine = await openMachine(session, remote.machine);
+  const target = await openSshTarget(session, machine, remote.user);
+  const side = (loc: CopyLocation): CopySide => (onMachine(loc) ? { remote: loc.path } : { local: loc.path });
+  const { rsyncArgs, scpArgs } = await import("../ssh/openssh-args.js");
+  const build = options.delta ? rsyncArgs : scpArgs;
+  const args = build(ssh, target, side(from), side(to), { recursive: options.recursive, quiet: options.quiet === true });
+  const status = await runOpenSsh(session, machine, target, tool, args);
+  if (status !== 0) {
+    throw new TsmError("SSH_FILE_TRANSFER", `${path.basename(tool)} could not copy ${describe(from)} to ${describe(to)} (exit ${status}); its message is above`, { exitCode: 1 });
+  }
+  return true;
+}
+
+function describe(loc: CopyLocation): string {
+  return onMachine(loc) ? `${loc.user ? `${loc.user}@` : ""}${loc.machine}:${loc.path}` : loc.path;
+}
+
+export async function copyFiles(session: Session, from: CopyLocation, to: CopyLocation, options: CopyOptions): Promise<void> {
   const { recursive } = options;
+  if (!onMachine(from) && !onMachine(to)) throw new UsageError("Neither the source nor the target names a machine: use MACHINE:PATH on one side");
+  if (onMachine(from) && onMachine(to)) {
+    if (options.delta) throw new UsageError("scp --delta copies between this computer and one machine; copy machine to machine without --delta");
+  } else if (await copyWithOpenSsh(session, from, to, options)) {
+    return;
+  }
   if (onMachine(from) && onMachine(to)) {
     const tmp = await mkdtemp(path.join(os.tmpdir(), "tsm-scp-"));
     const a = await connectTo(session, from);

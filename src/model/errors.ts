@@ -87,6 +87,7 @@ export const ERROR_CODES = {
   MOUNT: "sshfs could not mount the directory",
   UNMOUNT: "the directory could not be unmounted",
   NO_SSHFS: "sshfs is not installed",
+  NO_RSYNC: "scp --delta needs rsync and OpenSSH's ssh, and one of them is not installed",
   // local VMs
   VM_DIED: "the VM stopped while tsm waited for it",
   VM_START_FAILED: "the VM did not start",

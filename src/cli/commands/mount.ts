@@ -1,8 +1,8 @@
 /**
  * `tsm mount [-u] [user@]MACHINE:PATH [MOUNTPOINT]`: mounts a directory of the
  * machine locally with sshfs (which must be installed), checking the host key
- * tsm pinned: sshfs gets a known_hosts file written from the key tsm just
- * verified, with strict checking. `-u` unmounts.
+ * tsm pinned: sshfs gets the machine's known_hosts file written from the pinned
+ * key (core/openssh.ts, shared with ssh and scp), with strict checking. `-u` unmounts.
  */
 import type { Command } from "commander";
 import { TsmError, UsageError } from "../../model/errors.js";
@@ -34,14 +34,9 @@ export function registerMount(program: Command, ctx: CliContext): void {
       const machine = await openMachine(session, loc.machine);
       const opCtx = opContext(session, loc.machine);
       const endpoint = await machine.driver.getSshEndpoint(opCtx);
-      const { connectMachine } = await import("../../core/remote.js");
-      const ssh = await connectMachine(session, machine);
-      const hostPublicKey = ssh.hostPublicKey;
-      ssh.close();
-      const { mkdirSync, writeFileSync } = await import("node:fs");
-      const knownHosts = path.join(machine.paths.dir, "known_hosts");
-      const hostField = endpoint.port === 22 ? endpoint.host : `[${endpoint.host}]:${endpoint.port}`;
-      writeFileSync(knownHosts, `${hostField} ${hostPublicKey}\n`, { mode: 0o600 });
+      const { pinnedKnownHosts } = await import("../../core/openssh.js");
+      const knownHosts = await pinnedKnownHosts(session, machine, endpoint, loc.user);
+      const { mkdirSync } = await import("node:fs");
       mkdirSync(target, { recursive: true });
       const args = [
         `${loc.user ?? endpoint.user}@${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${loc.path}`,

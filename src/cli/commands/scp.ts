@@ -1,7 +1,8 @@
 /**
- * `tsm scp [-r] SOURCE TARGET`, each `[[user@]machine:]path` (Docker Machine's
- * syntax; `localhost:` or no prefix means a local path). Local to machine,
- * machine to local, and machine to machine (core/copy.ts).
+ * `tsm scp [-r] [-d] [-q] SOURCE TARGET`, each `[[user@]machine:]path` (Docker Machine's
+ * syntax and flags; `localhost:` or no prefix means a local path). Local to machine,
+ * machine to local through OpenSSH's scp when installed, and machine to machine; `-d`
+ * copies with rsync over the same pinned ssh (core/copy.ts).
  */
 import type { Command } from "commander";
 import type { CopyLocation } from "../../core/copy.js";
@@ -31,12 +32,14 @@ export function registerScp(program: Command, ctx: CliContext): void {
     .argument("<source>")
     .argument("<target>")
     .option("-r, --recursive", "copy directories recursively")
-    .action(async (source: string, target: string, opts: { recursive?: boolean }, command: Command) => {
+    .option("-d, --delta", "copy only the differences, with rsync over ssh (rsync and OpenSSH's ssh must be installed)")
+    .option("-q, --quiet", "no progress output from scp or rsync")
+    .action(async (source: string, target: string, opts: { recursive?: boolean; delta?: boolean; quiet?: boolean }, command: Command) => {
       const session = ctx.session(command);
       if (command.args.length !== 2) throw new UsageError("tsm scp takes exactly a source and a target");
       const from = parseScpLocation(source);
       const to = parseScpLocation(target);
       const { copyFiles } = await import("../../core/copy.js");
-      await copyFiles(session, from, to, { recursive: opts.recursive === true });
+      await copyFiles(session, from, to, { recursive: opts.recursive === true, delta: opts.delta === true, quiet: opts.quiet === true });
     });
 }
