@@ -95,12 +95,15 @@ export async function openSshTarget(session: Session, machine: Machine, user?: s
 
 /**
  * Runs an OpenSSH tool (ssh, scp, rsync) with the terminal; resolves with its exit status.
- * 255 is OpenSSH's "no connection" (host key refused, unreachable, authentication): then
- * the built-in client connects once to say why in one line (SshHostKeyMismatchError,
- * SshAuthError...), and if it gets through, that OpenSSH failed all the same.
+ * A failure that may be the connection's (ssh's 255; any failure of scp or rsync, whose
+ * codes for a lost ssh vary) is explained in one line: the built-in client connects once
+ * and throws its own error (SshHostKeyMismatchError, SshUnreachableError, SshAuthError...).
+ * When it gets through, ssh's 255 is still reported as OpenSSH's failure; scp's and rsync's
+ * statuses are returned for the caller to report.
  */
 export async function runOpenSsh(session: Session, machine: Machine, target: OpenSshTarget, file: string, args: readonly string[]): Promise<number> {
   const ctx = opContext(session, machine.record.name);
+  const tool = path.basename(file);
   ctx.debug(`running ${[file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ")}`);
   const { runWithInheritedStdio } = await import("../exec/interactive.js");
   let status: number;
@@ -109,13 +112,15 @@ export async function runOpenSsh(session: Session, machine: Machine, target: Ope
   } catch (err) {
     throw new TsmError("SSH_CONNECT", `Cannot run ${file}: ${(err as Error).message}`, { cause: err });
   }
-  if (status !== 255) return status;
-  ctx.debug(`${path.basename(file)} exited with 255: asking the built-in client why`);
+  const mayBeConnection = tool === "ssh" ? status === 255 : status !== 0;
+  if (!mayBeConnection) return status;
+  ctx.debug(`${tool} exited with ${status}: asking the built-in client whether the connection is the cause`);
   const probe = await connectMachine(session, machine, { user: target.user, deadlineMs: Math.min(sshDeadlineMs(session.env), 20_000) });
   probe.close();
+  if (tool !== "ssh") return status;
   throw new TsmError(
     "SSH_CONNECT",
-    `${path.basename(file)} exited with 255 (OpenSSH's connection error) although ${hostPort(target.host, target.port)} accepts tsm's own connection: ` +
+    `ssh exited with 255 (OpenSSH's connection error) although ${hostPort(target.host, target.port)} accepts tsm's own connection: ` +
       `an option OpenSSH refused, or the remote command's own status 255. Run with --debug to see OpenSSH's message, or use --native-ssh`,
   );
 }
