@@ -15,7 +15,7 @@ import { TsmError } from "../model/errors.js";
 import { parseBool } from "../model/options.js";
 import { sshDeadlineMs } from "../model/timeouts.js";
 import { formatHostKey, hostKeyMatches, keyTypeOfBlob } from "../ssh/host-key.js";
-import { knownHostsField, type OpenSshTarget } from "../ssh/openssh-args.js";
+import { checkTarget, knownHostsField, type OpenSshTarget } from "../ssh/openssh-args.js";
 import { hostPort } from "../ssh/errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
 import type { Machine } from "./machine.js";
@@ -82,6 +82,8 @@ export async function pinnedKnownHosts(session: Session, machine: Machine, endpo
 /** Where OpenSSH goes for this machine (as `user` when given), with the pinned known_hosts file ready. */
 export async function openSshTarget(session: Session, machine: Machine, user?: string): Promise<OpenSshTarget> {
   const endpoint = await machine.driver.getSshEndpoint(opContext(session, machine.record.name));
+  // Before any connection: what the record says must not be able to become an option.
+  checkTarget({ host: endpoint.host, port: endpoint.port, user: user ?? endpoint.user });
   const knownHostsFile = await pinnedKnownHosts(session, machine, endpoint, user);
   return {
     host: endpoint.host,
