@@ -14,6 +14,7 @@ import { LiveProgress, lazyProgress, plainProgress } from "../output/progress.js
 import { isDebug } from "./support/context.js";
 import { createProgram } from "./program.js";
 import { programName, reportError } from "./report.js";
+import { asDockerMachineWords, compatMode } from "./support/compat.js";
 
 // The VM drivers are bundled apart (scripts/build.mjs) and use this very module, so error
 // classes (instanceof, exit codes) are one across bundles.
@@ -23,7 +24,10 @@ export async function main(): Promise<void> {
   const rawIo = processIo();
   // stderr goes through the progress display so messages never land inside a live step line.
   const progress = lazyProgress(() => (rawIo.stderrIsTTY ? new LiveProgress(rawIo.err) : plainProgress(rawIo.err)), rawIo.err);
-  const io = Object.create(rawIo, { err: { value: (text: string) => progress.above(text) } }) as typeof rawIo;
+  // Run as `docker-machine` (or TSM_COMPAT=docker-machine): Docker Machine's store default, exit codes and words.
+  const compat = compatMode(process.argv[1], process.env);
+  const words = compat === "docker-machine" ? asDockerMachineWords : (text: string) => text;
+  const io = Object.create(rawIo, { err: { value: (text: string) => progress.above(words(text)) } }) as typeof rawIo;
   // SIGINT (Ctrl-C) and SIGTERM (`kill`, a CI runner's cancel) stop the command the same
   // way: its signal is aborted, core stops at its next step and says what is left. The exit
   // status tells the truth: 130 (SIGINT) or 143 (SIGTERM) when the command stopped early,
@@ -64,6 +68,7 @@ export async function main(): Promise<void> {
     argv,
     signal: controller.signal,
     interruptNote,
+    compat,
   });
   try {
     await program.parseAsync(process.argv);
@@ -81,7 +86,7 @@ export async function main(): Promise<void> {
       process.exitCode = stoppedStatus();
       return;
     }
-    const status = reportError(err, io, isDebug(argv, process.env), argv);
+    const status = reportError(err, io, isDebug(argv, process.env), argv, compat);
     process.exitCode = status === ExitCode.interrupted && received !== undefined ? stoppedStatus() : status;
   }
 }
