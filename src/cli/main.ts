@@ -21,13 +21,17 @@ import { asDockerMachineWords, compatMode } from "./support/compat.js";
 (globalThis as Record<symbol, unknown>)[Symbol.for("tsm.model.errors")] = modelErrors;
 
 export async function main(): Promise<void> {
-  const rawIo = processIo();
+  // Run as `docker-machine` (or TSM_COMPAT=docker-machine): Docker Machine's store default, exit codes and words
+  // (stderr's usage hints name docker-machine).
+  const compat = compatMode(process.argv[1], process.env);
+  const processStreams = processIo();
+  const rawIo =
+    compat === "docker-machine"
+      ? (Object.create(processStreams, { err: { value: (text: string) => processStreams.err(asDockerMachineWords(text)) } }) as typeof processStreams)
+      : processStreams;
   // stderr goes through the progress display so messages never land inside a live step line.
   const progress = lazyProgress(() => (rawIo.stderrIsTTY ? new LiveProgress(rawIo.err) : plainProgress(rawIo.err)), rawIo.err);
-  // Run as `docker-machine` (or TSM_COMPAT=docker-machine): Docker Machine's store default, exit codes and words.
-  const compat = compatMode(process.argv[1], process.env);
-  const words = compat === "docker-machine" ? asDockerMachineWords : (text: string) => text;
-  const io = Object.create(rawIo, { err: { value: (text: string) => progress.above(words(text)) } }) as typeof rawIo;
+  const io = Object.create(rawIo, { err: { value: (text: string) => progress.above(text) } }) as typeof rawIo;
   // SIGINT (Ctrl-C) and SIGTERM (`kill`, a CI runner's cancel) stop the command the same
   // way: its signal is aborted, core stops at its next step and says what is left. The exit
   // status tells the truth: 130 (SIGINT) or 143 (SIGTERM) when the command stopped early,

@@ -10,7 +10,8 @@ import type { CompatMode } from "../../core/session.js";
 export function compatMode(scriptPath: string | undefined, env: Readonly<Record<string, string | undefined>>): CompatMode {
   if (env.TSM_COMPAT === "docker-machine") return "docker-machine";
   if (env.TSM_COMPAT === "tsm") return "tsm";
-  const base = scriptPath ? path.basename(scriptPath).replace(/\.(cjs|js|exe|cmd)$/, "") : "";
+  // Either separator: a Windows path names the copy the same way wherever the test runs.
+  const base = scriptPath ? path.win32.basename(scriptPath).replace(/\.(cjs|js|exe|cmd)$/i, "") : "";
   return base === "docker-machine" ? "docker-machine" : "tsm";
 }
 
@@ -75,5 +76,9 @@ function dockerMachineLine(err: ReportedError, verb: string | undefined): string
  * program as invoked: `docker-machine env m`. Applied to stderr text only (stdout is data).
  */
 export function asDockerMachineWords(text: string): string {
-  return text.replace(/(^|[\s"'`(])tsm (?=[a-z-])/g, "$1docker-machine ");
+  return text.replace(COMMAND_HINT, "$1docker-machine ");
 }
+
+/** "tsm VERB" where a message tells the user what to run (not "tsm does ..." prose). */
+const COMMAND_HINT =
+  /(^|[\s"'`(])tsm (?=(?:(?:active|config|create|env|help|import|inspect|ip|kill|logs|ls|mount|provision|regenerate-certs|restart|rm|scp|ssh|ssh-trust|start|status|stop|upgrade|url|version)\b|-))/g;
