@@ -64,6 +64,8 @@ export function reportError(err: unknown, io: Io, debug: boolean, argv: readonly
 export function programName(scriptPath: string | undefined): string {
   if (!scriptPath) return "tsm";
   const base = path.basename(scriptPath);
-  return base === "tsm" || base === "tsm.cmd" || base === "tsm.ps1" ? "tsm" : scriptPath;
+  if (base === "tsm" || base === "tsm.cmd" || base === "tsm.ps1") return "tsm";
+  // Installed as docker-machine (a symlink or copy on PATH): hints read as Docker Machine's do.
+  return base === "docker-machine" || base === "docker-machine.cmd" ? "docker-machine" : scriptPath;
 }
 

@@ -101,3 +101,16 @@ describe("Docker Machine's variables for the debug switch and the driver", () =>
     expect(scanDriverName(["tsm", "create", "-d", "qemu", "m"], { MACHINE_DRIVER: "none" })).toBe("qemu");
   });
 });
+
+describe("reportError in compatibility mode", () => {
+  it("exits 1 for usage errors and keeps tsm's status outside the mode", async () => {
+    const { reportError } = await import("../../../src/cli/report.js");
+    const { UsageError } = await import("../../../src/model/errors.js");
+    let err = "";
+    const io = { out: () => undefined, err: (t: string) => void (err += t), stdoutIsTTY: false, stderrIsTTY: false, stdinIsTTY: false, readLine: async () => undefined };
+    expect(reportError(new UsageError("Expected one machine name"), io, false, ["docker-machine", "url", "a", "b"], "docker-machine")).toBe(1);
+    expect(err).toBe("Error: Expected one machine name\n");
+    expect(reportError(new UsageError("Expected one machine name"), io, false, ["tsm", "url", "a", "b"])).toBe(2);
+    expect(reportError(new MachineNotFoundError("x"), io, false, ["tsm", "url", "x"])).toBe(4);
+  });
+});
