@@ -117,6 +117,18 @@ describe("docker-machine symlink: Docker Machine's exit codes and words", () => 
     expect(swarm.exitCode).toBe(2);
   });
 
+  it("tsm itself: help has the h alias too, and help for an unknown command is a usage error (exit 2)", async () => {
+    const h = await runTsm(store, ["h", "ls"]);
+    expect(h.exitCode).toBe(0);
+    expect(h.stdout).toContain("Usage: tsm ls");
+    const bogus = await runTsm(store, ["help", "bogus"]);
+    expect(bogus.exitCode).toBe(2);
+    expect(bogus.stderr).toBe("Error: No help for 'bogus': it is not a tsm command. See 'tsm --help'\n");
+    const all = await runTsm(store, ["help"]);
+    expect(all.exitCode).toBe(0);
+    expect(all.stdout).toContain("--native-ssh");
+  });
+
   it("defaults the store to ~/.docker/machine without MACHINE_STORAGE_PATH", async () => {
     const home = path.join(dir, "home");
     await mkdir(home);
