@@ -80,6 +80,15 @@ describe("docker-machine symlink: Docker Machine's exit codes and words", () => 
     expect(flag.stderr).toContain("See 'docker-machine ls --help'");
   });
 
+  it("argument counts: Docker Machine's lines, exit 1 (its its/cli suite greps them)", async () => {
+    const none = await dm(["url"]);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toBe('Error: No machine name(s) specified and no "default" machine exists\n');
+    const two = await dm(["inspect", "m", "m"]);
+    expect(two.exitCode).toBe(1);
+    expect(two.stderr).toBe("Error: Expected one machine name as an argument\n");
+  });
+
   it("help has the h alias; help for an unknown command fails", async () => {
     const h = await dm(["h", "ls"]);
     expect(h.exitCode).toBe(0);

@@ -66,6 +66,11 @@ function dockerMachineLine(err: ReportedError, verb: string | undefined): string
       if (verb === "env") return `Error checking TLS connection: ${err.message}`;
       if (verb === "config") return `Error running connection boilerplate: ${err.message}`;
       return err.message;
+    case "USAGE":
+      // Docker Machine's argument-count lines (its its/cli suite greps them).
+      if (/^No machine name specified and no "default" machine exists/.test(err.message)) return 'Error: No machine name(s) specified and no "default" machine exists';
+      if (/^Expected one or more machine names/.test(err.message)) return "Error: Expected to get one or more machine names as arguments";
+      return `Error: ${err.message.replace(/"tsm /g, '"docker-machine ').replace(/'tsm /g, "'docker-machine ")}`;
     default:
       return `${err.code === "USAGE" ? "Error: " : ""}${err.message.replace(/"tsm /g, '"docker-machine ').replace(/'tsm /g, "'docker-machine ")}`;
   }

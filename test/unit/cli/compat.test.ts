@@ -49,6 +49,15 @@ describe("dockerMachineReport", () => {
     expect(dockerMachineReport(stopped, "ssh").lines[0]).toBe('Error: Cannot run SSH command: Host "m" is not running');
   });
 
+  it("uses Docker Machine's argument-count lines", async () => {
+    const { UsageError } = await import("../../../src/model/errors.js");
+    expect(dockerMachineReport(new UsageError('No machine name specified and no "default" machine exists'), "url").lines).toEqual([
+      'Error: No machine name(s) specified and no "default" machine exists',
+    ]);
+    expect(dockerMachineReport(new UsageError("Expected one or more machine names to remove"), "rm").lines).toEqual(["Error: Expected to get one or more machine names as arguments"]);
+    expect(dockerMachineReport(new UsageError("Expected one machine name as an argument"), "url")).toEqual({ lines: ["Error: Expected one machine name as an argument"], exitCode: 1 });
+  });
+
   it("lists every machine's error of a multi-machine failure, exit 1", () => {
     const r = dockerMachineReport(new MultiMachineError([new MachineNotFoundError("a"), new MachineNotFoundError("b")]), "ip");
     expect(r.exitCode).toBe(1);
