@@ -14,13 +14,21 @@ import { LiveProgress, lazyProgress, plainProgress } from "../output/progress.js
 import { isDebug } from "./support/context.js";
 import { createProgram } from "./program.js";
 import { programName, reportError } from "./report.js";
+import { asDockerMachineWords, compatMode } from "./support/compat.js";
 
 // The VM drivers are bundled apart (scripts/build.mjs) and use this very module, so error
 // classes (instanceof, exit codes) are one across bundles.
 (globalThis as Record<symbol, unknown>)[Symbol.for("tsm.model.errors")] = modelErrors;
 
 export async function main(): Promise<void> {
-  const rawIo = processIo();
+  // Run as `docker-machine` (or TSM_COMPAT=docker-machine): Docker Machine's store default, exit codes and words
+  // (stderr's usage hints name docker-machine).
+  const compat = compatMode(process.argv[1], process.env);
+  const processStreams = processIo();
+  const rawIo =
+    compat === "docker-machine"
+      ? (Object.create(processStreams, { err: { value: (text: string) => processStreams.err(asDockerMachineWords(text)) } }) as typeof processStreams)
+      : processStreams;
   // stderr goes through the progress display so messages never land inside a live step line.
   const progress = lazyProgress(() => (rawIo.stderrIsTTY ? new LiveProgress(rawIo.err) : plainProgress(rawIo.err)), rawIo.err);
   const io = Object.create(rawIo, { err: { value: (text: string) => progress.above(text) } }) as typeof rawIo;
@@ -64,6 +72,7 @@ export async function main(): Promise<void> {
     argv,
     signal: controller.signal,
     interruptNote,
+    compat,
   });
   try {
     await program.parseAsync(process.argv);
@@ -81,7 +90,7 @@ export async function main(): Promise<void> {
       process.exitCode = stoppedStatus();
       return;
     }
-    const status = reportError(err, io, isDebug(argv, process.env), argv);
+    const status = reportError(err, io, isDebug(argv, process.env), argv, compat);
     process.exitCode = status === ExitCode.interrupted && received !== undefined ? stoppedStatus() : status;
   }
 }

@@ -17,12 +17,20 @@ import type { OpContext } from "../model/driver.js";
 import type { Machine } from "./machine.js";
 import type { Session } from "./session.js";
 
-/** The CA and client certificate, created or replaced (`force`) when needed. Takes the store lock. */
-export function ensureAuthority(session: Session, options: { force?: boolean; log: (line: string) => void }): Promise<BootstrapResult> {
+/**
+ * The CA and client certificate, created or replaced (`force`) when needed. Takes the store lock.
+ * With a CA or client pair of the user's own (session.tls: --tls-ca-cert...), those are used
+ * instead (src/certs/byo.ts): the CA key is read in place, never copied.
+ */
+export async function ensureAuthority(session: Session, options: { force?: boolean; log: (line: string) => void }): Promise<BootstrapResult> {
   const { store } = session;
-  return store.withStoreLock(() =>
-    ensureCaAndClient(store.paths, { organization: certOrganization(session.env), now: session.now(), force: options.force, log: options.log }),
-  );
+  const storeAuthority = () =>
+    store.withStoreLock(() =>
+      ensureCaAndClient(store.paths, { organization: certOrganization(session.env), now: session.now(), force: options.force, log: options.log }),
+    );
+  if (session.tls === undefined) return storeAuthority();
+  const { byoAuthority } = await import("../certs/byo.js");
+  return byoAuthority(session.tls, { organization: certOrganization(session.env), now: session.now(), log: options.log, storeAuthority });
 }
 
 /**

@@ -8,7 +8,7 @@ import type { SshConnector } from "../ssh/client.js";
 import type { Io } from "../output/io.js";
 import type { Progress } from "../output/progress.js";
 import { FileStore } from "../store/file-store.js";
-import { resolveStorageRoot, storePaths } from "../store/paths.js";
+import { resolveStorageRoot, resolveUserPath, storePaths } from "../store/paths.js";
 import { InterruptNote } from "../model/abort.js";
 import type { OpContext } from "../model/driver.js";
 import type { DriverRegistry } from "../model/registry.js";
@@ -34,13 +34,22 @@ export interface Session {
   readonly compat: CompatMode;
   /** Use the built-in SSH client (ssh2) even where OpenSSH is installed (--native-ssh, MACHINE_NATIVE_SSH). */
   readonly nativeSsh: boolean;
+  /** Bring-your-own CA and client pair (--tls-ca-cert... / MACHINE_TLS_*): absolute paths, each undefined = the store's file. */
+  readonly tls: TlsPaths | undefined;
   now(): Date;
+}
+
+export interface TlsPaths {
+  readonly caCert?: string | undefined;
+  readonly caKey?: string | undefined;
+  readonly clientCert?: string | undefined;
+  readonly clientKey?: string | undefined;
 }
 
 export type CompatMode = "tsm" | "docker-machine";
 
 /** What the composition root provides (src/cli/main.ts, or a test): the session minus the store and the --debug switch. */
-export type SessionDeps = Omit<Session, "store" | "debug" | "now" | "interruptNote" | "compat" | "nativeSsh"> & { readonly now?: () => Date; readonly interruptNote?: InterruptNote };
+export type SessionDeps = Omit<Session, "store" | "debug" | "now" | "interruptNote" | "compat" | "nativeSsh" | "tls"> & { readonly now?: () => Date; readonly interruptNote?: InterruptNote };
 
 export interface SessionOptions {
   /** `--storage-path`; else TSM_STORAGE_PATH, else ~/.tsm (src/store/paths.ts). */
@@ -48,11 +57,13 @@ export interface SessionOptions {
   debug: boolean;
   compat?: CompatMode;
   nativeSsh?: boolean;
+  tls?: TlsPaths | undefined;
 }
 
 /** The one way a session is built: the deps plus the store the global options name. */
 export function createSession(deps: SessionDeps, options: SessionOptions): Session {
-  const root = resolveStorageRoot(options.storagePath, { env: deps.env, platform: deps.platform, homedir: os.homedir() });
+  const pe = { env: deps.env, platform: deps.platform, homedir: os.homedir() };
+  const root = resolveStorageRoot(options.storagePath, pe, options.compat ?? "tsm");
   return {
     ...deps,
     // A lock that keeps us waiting is reported as progress (stderr); our locks show other
@@ -64,9 +75,15 @@ export function createSession(deps: SessionDeps, options: SessionOptions): Sessi
     debug: options.debug,
     compat: options.compat ?? "tsm",
     nativeSsh: options.nativeSsh ?? false,
+    tls: options.tls === undefined ? undefined : absoluteTlsPaths(options.tls, (f) => resolveUserPath(f, pe)),
     interruptNote: deps.interruptNote ?? new InterruptNote(),
     now: deps.now ?? (() => new Date()),
   };
+}
+
+function absoluteTlsPaths(t: TlsPaths, abs: (f: string) => string): TlsPaths {
+  const a = (f: string | undefined) => (f === undefined || f === "" ? undefined : abs(f));
+  return { caCert: a(t.caCert), caKey: a(t.caKey), clientCert: a(t.clientCert), clientKey: a(t.clientKey) };
 }
 
 /** An OpContext whose progress lines go to stderr, prefixed with the machine name when given. */

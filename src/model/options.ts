@@ -26,6 +26,8 @@ export interface DriverFlag {
   readonly description: string;
   /** Environment variable that supplies the value when the flag is absent. */
   readonly env: string;
+  /** Older names of the variable (Docker Machine's), read only when `env` is unset. */
+  readonly envAliases?: readonly string[];
   readonly default?: FlagDefault;
   /** The value's name in --help (`--engine-opt <name=value>`); default `value` (`n` for numbers). */
   readonly placeholder?: string;
@@ -35,6 +37,8 @@ export interface DriverFlag {
 export interface OptionSpec<T> {
   readonly flag: string;
   readonly env: string;
+  /** Older names of the variable (Docker Machine's `MACHINE_*`), read in order when `env` is unset: tsm's name keeps precedence. */
+  readonly envAliases?: readonly string[];
   readonly help: string;
   readonly type: FlagType;
   /** Applied when neither flag nor variable is given; shown in --help. */
@@ -75,9 +79,9 @@ export interface OptionSet<S extends Specs> {
 }
 
 /** The variable's text as the option's raw value: lists split at commas, booleans parsed. */
-function fromEnv(spec: OptionSpec<unknown>, text: string): RawValue {
+function fromEnv(spec: OptionSpec<unknown>, text: string, name: string): RawValue {
   if (spec.type === "list") return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (spec.type === "boolean") return parseBool(spec.env, text);
+  if (spec.type === "boolean") return parseBool(name, text);
   return text;
 }
 
@@ -88,6 +92,7 @@ export function defineOptions<S extends Specs>(specs: S): OptionSet<S> {
       type: s.type,
       description: s.help,
       env: s.env,
+      ...(s.envAliases === undefined || s.envAliases.length === 0 ? {} : { envAliases: s.envAliases }),
       ...(s.default === undefined ? {} : { default: s.default }),
       ...(s.placeholder === undefined ? {} : { placeholder: s.placeholder }),
     }),
@@ -101,9 +106,10 @@ export function defineOptions<S extends Specs>(specs: S): OptionSet<S> {
       for (const [key, spec] of Object.entries(specs)) {
         try {
           const cli = input.cli[spec.flag];
-          const envText = input.env[spec.env];
+          const envName = [spec.env, ...(spec.envAliases ?? [])].find((n) => input.env[n] !== undefined);
+          const envText = envName === undefined ? undefined : input.env[envName];
           if (cli !== undefined) values[key] = spec.convert(cli, `--${spec.flag}`);
-          else if (envText !== undefined) values[key] = spec.convert(fromEnv(spec, envText), spec.env);
+          else if (envName !== undefined && envText !== undefined) values[key] = spec.convert(fromEnv(spec, envText, envName), envName);
           else values[key] = spec.convert(spec.default, `--${spec.flag}`);
         } catch (err) {
           if (!(err instanceof UsageError)) throw err;
@@ -130,6 +136,7 @@ export function parseBool(name: string, value: string): boolean {
 interface Common {
   flag: string;
   env: string;
+  envAliases?: readonly string[];
   help: string;
   placeholder?: string;
 }

@@ -12,6 +12,8 @@
  * The default root is `~/.tsm` (`%USERPROFILE%\.tsm` on Windows): short, free of
  * spaces on every OS (so `eval $(tsm env)` word splitting stays harmless), and
  * separate from Docker Machine's `~/.docker/machine`, whose records have another format.
+ * In Docker Machine compatibility mode (src/cli/support/compat.ts) the default is Docker
+ * Machine's: `~/.docker/machine`.
  */
 import path from "node:path";
 
@@ -25,13 +27,21 @@ function pathFor(platform: NodeJS.Platform): typeof path.posix {
   return platform === "win32" ? path.win32 : path.posix;
 }
 
-/** `--storage-path` wins, then TSM_STORAGE_PATH, then `~/.tsm`. Always absolute. */
-export function resolveStorageRoot(flag: string | undefined, pe: PathEnv): string {
+/**
+ * `--storage-path` wins, then TSM_STORAGE_PATH, then Docker Machine's MACHINE_STORAGE_PATH,
+ * then `~/.tsm` (`~/.docker/machine` in Docker Machine compatibility mode). Always absolute.
+ */
+export function resolveStorageRoot(flag: string | undefined, pe: PathEnv, mode: "tsm" | "docker-machine" = "tsm"): string {
   const p = pathFor(pe.platform);
-  const chosen = flag || pe.env.TSM_STORAGE_PATH;
-  if (chosen) return p.resolve(expandHome(chosen, pe), ".");
+  const chosen = flag || pe.env.TSM_STORAGE_PATH || pe.env.MACHINE_STORAGE_PATH;
+  if (chosen) return resolveUserPath(chosen, pe);
   const home = pe.platform === "win32" ? pe.env.USERPROFILE || pe.homedir : pe.env.HOME || pe.homedir;
-  return p.join(home, ".tsm");
+  return mode === "docker-machine" ? p.join(home, ".docker", "machine") : p.join(home, ".tsm");
+}
+
+/** A path the user gave (flag or variable): `~` expanded, made absolute. */
+export function resolveUserPath(value: string, pe: PathEnv): string {
+  return pathFor(pe.platform).resolve(expandHome(value, pe), ".");
 }
 
 function expandHome(value: string, pe: PathEnv): string {

@@ -11,7 +11,7 @@ import { validateMachineName } from "../../model/name.js";
 import type { CliContext } from "../support/context.js";
 import { addFlags, optionInput } from "../support/driver-flags.js";
 
-/** The `-d` value on this command line (after `create`), else TSM_DRIVER. */
+/** The `-d` value on this command line (after `create`), else TSM_DRIVER, else Docker Machine's MACHINE_DRIVER. */
 export function scanDriverName(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): string | undefined {
   const at = argv.findIndex((a, i) => a === "create" && argv[i - 1] !== "-s" && argv[i - 1] !== "--storage-path");
   if (at >= 0) {
@@ -23,7 +23,26 @@ export function scanDriverName(argv: readonly string[], env: Readonly<Record<str
       if (m) return m[1];
     }
   }
-  return env.TSM_DRIVER || undefined;
+  return env.TSM_DRIVER || env.MACHINE_DRIVER || undefined;
+}
+
+/**
+ * Docker Machine's legacy standalone-Swarm flags: tsm builds Swarm mode clusters instead,
+ * so each is refused with one line saying what to use (not "unknown option").
+ */
+export const LEGACY_SWARM_FLAGS = [
+  { flag: "swarm-discovery", value: true },
+  { flag: "swarm-image", value: true },
+  { flag: "swarm-strategy", value: true },
+  { flag: "swarm-host", value: true },
+  { flag: "swarm-join-opt", value: true },
+  { flag: "swarm-experimental", value: false },
+] as const;
+
+export function legacySwarmError(flag: string): UsageError {
+  return new UsageError(
+    `--${flag} belongs to Docker Machine's legacy standalone Swarm, which tsm does not run: use Swarm mode instead (--swarm-master for a manager, --swarm --swarm-join MANAGER for a node)`,
+  );
 }
 
 async function pickLocalDriver(ctx: CliContext, drivers: DriverDescriptor[]): Promise<DriverDescriptor> {
@@ -46,6 +65,7 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     .argument("[name]", "name of the new machine")
     .addOption(new Option("-d, --driver <driver>", `driver to create the machine with (${deps.drivers.names().join(", ")})`).env("TSM_DRIVER"));
   addFlags(cmd, CREATE_OPTIONS.flags);
+  for (const l of LEGACY_SWARM_FLAGS) cmd.addOption(new Option(l.value ? `--${l.flag} <value>` : `--${l.flag}`).hideHelp());
   if (selected) {
     addFlags(cmd, selected.flags);
     cmd.description(`Create a machine with the ${selected.name} driver: ${selected.description}`);
@@ -58,9 +78,13 @@ export function registerCreate(program: Command, ctx: CliContext): void {
 
   cmd.action(async (name: string | undefined, _opts: unknown, command: Command) => {
     const session = ctx.session(command);
-    const opts = command.opts<{ driver?: string }>();
+    const given = command.opts<{ driver?: string }>();
+    // -d, else TSM_DRIVER (commander), else Docker Machine's MACHINE_DRIVER.
+    const opts = { driver: given.driver ?? (deps.env.MACHINE_DRIVER || undefined) };
     // An unknown driver first: its flags may have been taken for arguments.
     if (opts.driver !== undefined) deps.drivers.get(opts.driver);
+    const legacy = LEGACY_SWARM_FLAGS.find((l) => command.getOptionValueSource(new Option(`--${l.flag}`).attributeName()) === "cli");
+    if (legacy) throw legacySwarmError(legacy.flag);
     if (name === undefined) throw new UsageError("No machine name specified: tsm create [-d DRIVER] NAME");
     if (command.args.length > 1) throw new UsageError(`Invalid command line: extra arguments ${JSON.stringify(command.args.slice(1))}`);
     validateMachineName(name);

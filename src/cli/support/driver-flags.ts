@@ -18,7 +18,7 @@ export function flagOption(flag: DriverFlag): Option {
     flag.default === undefined || flag.type === "boolean" || (Array.isArray(flag.default) && flag.default.length === 0) || flag.default === ""
       ? flag.description
       : `${flag.description} (default: ${Array.isArray(flag.default) ? flag.default.join(",") : String(flag.default)})`;
-  const described = `${withDefault}${flag.type === "list" ? " (repeatable)" : ""} (env: ${flag.env})`;
+  const described = `${withDefault}${flag.type === "list" ? " (repeatable)" : ""} (env: ${[flag.env, ...(flag.envAliases ?? [])].join(", ")})`;
   const value = flag.placeholder ?? (flag.type === "int" ? "n" : "value");
   const opt = flag.type === "boolean" ? new Option(`--${flag.name}`, described) : new Option(`--${flag.name} <${value}>`, described);
   if (flag.type === "list") opt.argParser(collect);

@@ -74,4 +74,8 @@ describe("programName", () => {
     expect(programName("/usr/local/bin/tsm")).toBe("tsm");
     expect(programName("/work/dist/tsm.cjs")).toBe("/work/dist/tsm.cjs");
   });
+
+  it("is 'docker-machine' for a docker-machine symlink or copy", () => {
+    expect(programName("/usr/local/bin/docker-machine")).toBe("docker-machine");
+  });
 });
