@@ -12,7 +12,6 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { SshEndpoint } from "../model/driver.js";
 import { TsmError } from "../model/errors.js";
-import { parseBool } from "../model/options.js";
 import { sshDeadlineMs } from "../model/timeouts.js";
 import { formatHostKey, hostKeyMatches, keyTypeOfBlob } from "../ssh/host-key.js";
 import { checkTarget, knownHostsField, type OpenSshTarget } from "../ssh/openssh-args.js";
@@ -23,16 +22,11 @@ import { connectMachine } from "./remote.js";
 import { opContext, type Session } from "./session.js";
 
 /**
- * Whether the built-in client is asked for: session.nativeSsh (--native-ssh), else
- * TSM_NATIVE_SSH, else MACHINE_NATIVE_SSH (the TSM_ name wins when both are set).
+ * Whether the built-in client is asked for: session.nativeSsh, which the CLI sets from
+ * --native-ssh, else TSM_NATIVE_SSH, else MACHINE_NATIVE_SSH (src/cli/program.ts globalSettings).
  */
-export function wantsNativeSsh(session: Pick<Session, "nativeSsh" | "env">): boolean {
-  if (session.nativeSsh) return true;
-  for (const name of ["TSM_NATIVE_SSH", "MACHINE_NATIVE_SSH"]) {
-    const v = session.env[name];
-    if (v !== undefined && v !== "") return parseBool(name, v);
-  }
-  return false;
+export function wantsNativeSsh(session: Pick<Session, "nativeSsh">): boolean {
+  return session.nativeSsh;
 }
 
 /** The OpenSSH tool to run, or undefined for the built-in client (asked for, or `tool` not on PATH). */
