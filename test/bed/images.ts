@@ -20,8 +20,21 @@ import { docker, dockerOk, ensureDockerd } from './dockerd.js';
 import { cacheDir, run, runOk, tail, withLock } from './util.js';
 
 /** Image kinds the bed can build. */
-export type ImageKind = 'debian12-systemd' | 'debian12-systemd-docker';
-export const IMAGE_KINDS: readonly ImageKind[] = ['debian12-systemd', 'debian12-systemd-docker'];
+export type ImageKind =
+  | 'debian12-systemd'
+  | 'debian12-systemd-docker'
+  | 'debian11-systemd'
+  | 'debian11-systemd-docker'
+  | 'debian13-systemd'
+  | 'debian13-systemd-docker';
+export const IMAGE_KINDS: readonly ImageKind[] = [
+  'debian12-systemd',
+  'debian12-systemd-docker',
+  'debian11-systemd',
+  'debian11-systemd-docker',
+  'debian13-systemd',
+  'debian13-systemd-docker',
+];
 
 /** Bump to force a rebuild of every kind when the build procedure (not a recipe) changes. */
 const BUILD_PROCEDURE_VERSION = 1;
@@ -51,6 +64,8 @@ export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 
 # ifupdown's networking.service waits for DHCP on eth0 forever in a container (docker
 # configures the interface); mask it even though minbase does not ship ifupdown today.
+# Minbase trixie has no /etc/network at all; create it so the mask and tools agree across releases.
+mkdir -p /etc/network
 systemctl mask networking.service
 if [ -f /etc/network/interfaces ]; then printf 'auto lo\niface lo inet loopback\n' >/etc/network/interfaces; fi
 
@@ -81,6 +96,9 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UseDNS no
 CONF
+mkdir -p /etc/ssh/sshd_config.d
+# bullseye's sshd_config has no Include of sshd_config.d: add one (first match wins in sshd).
+grep -q '^Include /etc/ssh/sshd_config.d/' /etc/ssh/sshd_config || sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config
 install -d -m 0700 /root/.ssh
 
 # Users. '*' (not '!') as password: no password login, but not a "locked" account either.
@@ -107,38 +125,37 @@ apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/* /var/tmp/* /var/log/apt/* /var/log/dpkg.log
 `;
 
+const BASE_INCLUDE = ['openssh-server', 'sudo', 'iproute2', 'ca-certificates', 'curl', 'systemd-sysv', 'dbus', 'procps', 'less'] as const;
+
+const DOCKER_SCRIPT = String.raw`set -eu
+systemctl enable docker.service containerd.service
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/* /var/tmp/* /var/log/apt/* /var/log/dpkg.log
+`;
+
+/** A systemd host of one Debian release, same customisation for every release. */
+function baseRecipe(suite: string): Recipe {
+  return { suite, include: BASE_INCLUDE, script: DEBIAN12_SYSTEMD_SCRIPT, changes: SYSTEMD_CHANGES };
+}
+
+/** `base` with that release's own docker.io installed and enabled. */
+function dockerRecipe(suite: string, base: ImageKind): Recipe {
+  return { suite, base, aptInstall: ['docker.io'], script: DOCKER_SCRIPT, changes: SYSTEMD_CHANGES };
+}
+
 const RECIPES: Record<ImageKind, Recipe> = {
-  'debian12-systemd': {
-    suite: 'bookworm',
-    include: [
-      'openssh-server',
-      'sudo',
-      'iproute2',
-      'ca-certificates',
-      'curl',
-      'systemd-sysv',
-      'dbus',
-      'procps',
-      'less',
-    ],
-    script: DEBIAN12_SYSTEMD_SCRIPT,
-    changes: SYSTEMD_CHANGES,
-  },
+  'debian12-systemd': baseRecipe('bookworm'),
   /**
    * debian12-systemd with Debian's docker.io already installed and enabled: a host where the
    * engine-install step has nothing to do (benchmarks, tests of configuration only).
    */
-  'debian12-systemd-docker': {
-    suite: 'bookworm',
-    base: 'debian12-systemd',
-    aptInstall: ['docker.io'],
-    script: String.raw`set -eu
-systemctl enable docker.service containerd.service
-apt-get clean
-rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/* /var/tmp/* /var/log/apt/* /var/log/dpkg.log
-`,
-    changes: SYSTEMD_CHANGES,
-  },
+  'debian12-systemd-docker': dockerRecipe('bookworm', 'debian12-systemd'),
+  /** Debian 11 (bullseye): docker.io 20.10.5, systemd 247. */
+  'debian11-systemd': baseRecipe('bullseye'),
+  'debian11-systemd-docker': dockerRecipe('bullseye', 'debian11-systemd'),
+  /** Debian 13 (trixie): docker.io 26.x, systemd 257. */
+  'debian13-systemd': baseRecipe('trixie'),
+  'debian13-systemd-docker': dockerRecipe('trixie', 'debian13-systemd'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +233,9 @@ export function debianMirror(suite: string, sources = readAptSources()): string 
   if (process.env.TSM_TESTBED_MIRROR) return process.env.TSM_TESTBED_MIRROR;
   const hit = sources.find((s) => s.types.includes('deb') && s.suites.includes(suite) && s.components.includes('main'));
   if (hit?.uris[0]) return hit.uris[0];
+  // Another release of the same archive: the mirror carrying this machine's own release main.
+  const own = sources.find((s) => s.types.includes('deb') && s.components.includes('main') && s.suites.some((su) => !su.includes('-')));
+  if (own?.uris[0]) return own.uris[0];
   const fallback = 'http://deb.debian.org/debian';
   process.stderr.write(`[test bed] no apt source for ${suite} main on this machine; using ${fallback}\n`);
   return fallback;
@@ -234,6 +254,23 @@ export function imageSourcesList(suite: string, sources = readAptSources()): str
       for (const su of s.suites) {
         if (su !== suite && !su.startsWith(`${suite}-`)) continue;
         lines.add(`deb ${uri} ${su} ${s.components.join(' ') || 'main'}`);
+      }
+    }
+  }
+  if (lines.size === 0) {
+    // This machine lists only its own release (e.g. bookworm, bookworm-updates and
+    // bookworm-security): the same mirrors serve the other releases under the same suffixes
+    // (-updates, -security since bullseye), so carry them over with the suite renamed.
+    const own = sources.find((s) => s.types.includes('deb') && s.suites.some((su) => !su.includes('-')))?.suites.find((su) => !su.includes('-'));
+    if (own) {
+      for (const s of sources) {
+        if (!s.types.includes('deb')) continue;
+        for (const uri of s.uris) {
+          for (const su of s.suites) {
+            if (su !== own && !su.startsWith(`${own}-`)) continue;
+            lines.add(`deb ${uri} ${suite}${su.slice(own.length)} ${s.components.join(' ') || 'main'}`);
+          }
+        }
       }
     }
   }
