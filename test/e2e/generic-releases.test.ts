@@ -97,10 +97,21 @@ describeTestBed("generic driver on Debian 11 and 13", testBedPrerequisites(), ()
       expect((await withEnv(name, `docker inspect -f '{{.State.Running}}' ${id}`)).stdout.trim()).toBe("true");
     }, 5 * MIN);
 
-    it("upgrade leaves a working engine of that release", async () => {
+    // Upgrade is by the recorded install method: `none` refuses (tsm did not install it);
+    // re-created as `distro` (Debian's docker.io, already there), upgrade runs that release's
+    // apt-get --only-upgrade docker.io from its -updates/-security suites.
+    it("upgrade: refused for none; by Debian's docker.io for distro, engine of that release kept", async () => {
+      const refused = await tsm(["upgrade", name]);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toMatch(/install method "none"/);
+      const host = hosts.get(name)!;
+      expect((await tsm(["rm", "-f", name])).exitCode).toBe(0);
+      const again = await tsm(["create", "-d", "generic", "--generic-ip-address", host.ip, "--generic-ssh-user", TEST_USERS.root, "--generic-ssh-key", key.privateKeyPath, "--engine-install-method", "distro", name]);
+      expect(again.exitCode, again.stderr).toBe(0);
       const r = await tsm(["upgrade", name]);
       expect(r.exitCode, r.stderr).toBe(0);
-      expect((await tsm(["version", name])).stdout).toMatch(/^\d+\.\d+\.\d+/);
+      const version = (await tsm(["version", name])).stdout.trim();
+      expect(version).toMatch(name === "deb11" ? /^20\.10\./ : /^(2[6-9]|[3-9]\d)\./);
       expect((await withEnv(name, "docker run --rm tsm-test/busybox:local echo after-upgrade")).stdout.trim()).toBe("after-upgrade");
     }, 10 * MIN);
 
