@@ -134,3 +134,19 @@ describe("a lock wait is interruptible (issue 11)", () => {
     });
   }
 });
+
+describe("many lock waits at once (issue 11, defect 10)", () => {
+  it("regenerate-certs over 12 machines whose locks are held waits for all of them without a MaxListeners warning", async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `m${i + 1}`);
+    for (const n of names) expect((await runTsm(store, createArgs(n))).exitCode).toBe(0);
+    const holders = await Promise.all(names.map((n) => holdLock(`machine-${n}`, `tsm create ${n}`)));
+    let killed: Promise<unknown> | undefined;
+    const r = await runWatching(["regenerate-certs", "-f", ...names], (stderr) => {
+      // Every machine's wait has begun (each said so) before the holders go.
+      if (!killed && names.every((n) => stderr.includes(`Waiting for the lock of machine "${n}"`))) killed = Promise.all(holders.map((h) => h.kill()));
+    });
+    expect(killed, r.stderr).toBeDefined();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/MaxListeners|Warning: Possible/);
+  });
+});
