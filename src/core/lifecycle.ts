@@ -191,6 +191,12 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       session.progress.note(`To point your Docker client at it, run: tsm env ${name}`);
       return record;
     });
+  } catch (err) {
+    // An interrupt that ended the wait for the machine's own lock: nothing of ours exists.
+    if (err instanceof InterruptedError && err.message.startsWith("Interrupted while ") && !err.message.endsWith(nothingCreated()) && !existsSync(store.paths.machine(name).record)) {
+      throw new InterruptedError(interruptedNothingCreated(err), { cause: err });
+    }
+    throw err;
   } finally {
     note.set(undefined);
   }
