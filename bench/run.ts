@@ -82,6 +82,8 @@ async function makeStore(count: number, url: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  // BENCH_ONLY=faults: issue 11's fault figures alone (bench/faults.ts).
+  if (process.env.BENCH_ONLY === "faults") return (await import("./faults.js")).benchFaults(TSM);
   const sockets: Socket[] = [];
   const silent = createServer((s) => sockets.push(s));
   const silentPort = await listen(silent);
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
   await benchGenericCreate();
   const { benchQemu } = await import("./qemu.js");
   await benchQemu(TSM);
+  await (await import("./faults.js")).benchFaults(TSM);
 }
 
 /**

@@ -62,6 +62,9 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
 
   // What an interrupt leaves, said on the way out (and by main.ts if it must force the exit).
   const nothingCreated = () => `nothing was created for "${name}"`;
+  /** "Interrupted while waiting for the store lock: nothing was created ..." when the interrupt ended a wait that says what it waited for. */
+  const interruptedNothingCreated = (err: unknown) =>
+    `${err instanceof InterruptedError && err.message.startsWith("Interrupted while ") ? err.message : "Interrupted"}: ${nothingCreated()}`;
   let opened: Machine | undefined;
   const recordKept = () => `the record of "${name}" is kept; complete it with "${completeCommand(opened, name)}" or remove it with "tsm rm -f ${name}"`;
   const note = session.interruptNote;
@@ -117,7 +120,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       } catch (err) {
         // Nothing of the machine exists yet; whatever failed, an interrupt is the truth.
         if (session.signal.aborted && !(session.signal.reason instanceof TsmError)) {
-          throw new InterruptedError(`Interrupted: ${nothingCreated()}`, { cause: err });
+          throw new InterruptedError(interruptedNothingCreated(err), { cause: err });
         }
         throw err;
       }
@@ -153,7 +156,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         const interrupted = session.signal.aborted && !(session.signal.reason instanceof TsmError);
         if (!driverStarted) {
           await store.remove(name).catch(() => undefined);
-          if (interrupted) throw new InterruptedError(`Interrupted: ${nothingCreated()}`, { cause: err });
+          if (interrupted) throw new InterruptedError(interruptedNothingCreated(err), { cause: err });
           throw toTsmError(err, `Error creating machine "${name}"`);
         }
         // Keep what the driver got to (ports, disks), so `provision`, `start` and `rm` find it.
@@ -188,6 +191,12 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
       session.progress.note(`To point your Docker client at it, run: tsm env ${name}`);
       return record;
     });
+  } catch (err) {
+    // An interrupt that ended the wait for the machine's own lock: nothing of ours exists.
+    if (err instanceof InterruptedError && err.message.startsWith("Interrupted while ") && !err.message.endsWith(nothingCreated()) && !existsSync(store.paths.machine(name).record)) {
+      throw new InterruptedError(interruptedNothingCreated(err), { cause: err });
+    }
+    throw err;
   } finally {
     note.set(undefined);
   }

@@ -4,7 +4,7 @@
  * tsm manages. Issuing is machine-certs.ts's; installing is provisioning's.
  */
 import { ensureAuthority, issueServerCert } from "./machine-certs.js";
-import { settleEach, throwFailures } from "./multi.js";
+import { machineSignal, settleEach, throwFailures } from "./multi.js";
 import { openMachine } from "./open.js";
 import { installCertsOnHost } from "./provision.js";
 import { opContext, type Session } from "./session.js";
@@ -21,7 +21,7 @@ export async function regenerateCerts(session: Session, names: readonly string[]
   const results = await settleEach(names, (name) =>
     store.withMachineLock(name, async () => {
       const machine = await openMachine(session, name);
-      const ctx = opContext(session, name);
+      const ctx = opContext(session, name, machineSignal(session.signal));
       io.err(`Regenerating TLS certificates for ${name}\n`);
       await issueServerCert(session, machine, ctx, authority);
       if (machine.driver.features.provisionable) {

@@ -71,6 +71,7 @@ export function createSession(deps: SessionDeps, options: SessionOptions): Sessi
     store: new FileStore(storePaths(root, deps.platform), deps.drivers, {
       onWait: (message) => deps.progress.note(message),
       command: ["tsm", ...deps.argv.slice(1)].join(" "),
+      signal: deps.signal,
     }),
     debug: options.debug,
     compat: options.compat ?? "tsm",

@@ -31,6 +31,8 @@ export interface StoreLockOptions {
   onWait?: (message: string) => void;
   /** This process's command line, recorded in the locks it takes, for other processes' messages. */
   command?: string;
+  /** The command's signal: aborting it (Ctrl-C, SIGTERM) ends every lock wait at once with "Interrupted while waiting for <what>". */
+  signal?: AbortSignal;
 }
 
 /** What `creating.json` says: who creates the machine, and whether that process still runs. */
@@ -276,8 +278,8 @@ export class FileStore {
   }
 
   private lockOptions(what: string): LockOptions {
-    const { onWait, command } = this.locks;
-    return { what, ...(onWait ? { onWait: (w) => onWait(w.message) } : {}), ...(command !== undefined ? { command } : {}) };
+    const { onWait, command, signal } = this.locks;
+    return { what, ...(onWait ? { onWait: (w) => onWait(w.message) } : {}), ...(command !== undefined ? { command } : {}), ...(signal ? { signal } : {}) };
   }
 }
 

@@ -103,10 +103,14 @@ export async function withLock<T>(locksDir: string, lockName: string, fn: () => 
   } catch (err) {
     throw fail(err);
   }
+  // A wait of its own, following the command's signal without a listener on it
+  // (AbortSignal.any): many concurrent waits (regenerate-certs over 12 machines) would
+  // otherwise pile one abort listener each onto the command's signal, and Node warns at 11.
+  const signal = options.signal ? AbortSignal.any([options.signal]) : undefined;
   const started = Date.now();
   let noticed = false;
   for (;;) {
-    if (options.signal?.aborted) throw abortError(options.signal, `waiting for ${what}`);
+    if (signal?.aborted) throw abortError(signal, `waiting for ${what}`);
     let seen: Seen;
     try {
       seen = tryTake(file, holder);
@@ -132,7 +136,7 @@ export async function withLock<T>(locksDir: string, lockName: string, fn: () => 
     }
     const pause = waited < 2_000 ? 15 + Math.random() * 50 : 100 + Math.random() * 150;
     // Wake up in time for the notice: it comes after a second, not a poll later.
-    await sleep(noticed ? pause : Math.max(1, Math.min(pause, noticeMs - waited)), options.signal, `waiting for ${what}`);
+    await sleep(noticed ? pause : Math.max(1, Math.min(pause, noticeMs - waited)), signal, `waiting for ${what}`);
   }
   try {
     return await fn();

@@ -5,7 +5,7 @@
  * and who got the lock, not about timings.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { baseEnv, ROOT, runTsm, tempDir, TSM_BIN, type RunResult } from "../helpers/cli.js";
@@ -54,7 +54,7 @@ function holdLock(name: string, command: string): Promise<{ pid: number; kill: (
 }
 
 /** Runs tsm; `onStderr` sees stderr as it grows. */
-function runWatching(args: readonly string[], onStderr: (stderr: string) => void): Promise<RunResult> {
+function runWatching(args: readonly string[], onStderr: (stderr: string, pid: number) => void): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TSM_BIN, ...args], { env: { ...baseEnv(), TSM_STORAGE_PATH: store }, cwd: ROOT });
     let stdout = "";
@@ -62,7 +62,7 @@ function runWatching(args: readonly string[], onStderr: (stderr: string) => void
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => {
       stderr += c.toString();
-      onStderr(stderr);
+      onStderr(stderr, child.pid!);
     });
     child.on("error", reject);
     child.on("close", (code) => resolve({ stdout, stderr, exitCode: code ?? -1 }));
@@ -102,5 +102,51 @@ describe("waiting for a lock (issue 11, defect 3)", () => {
     const r = await runTsm(store, createArgs("x"));
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).not.toContain("Waiting for");
+  });
+});
+
+describe("a lock wait is interruptible (issue 11)", () => {
+  for (const [sig, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    it(`${sig} while waiting for the store lock exits ${status} with one line naming the wait, before the holder lets go, leaving no lock of its own`, async () => {
+      // The holder holds indefinitely: the waiter can only finish by being interrupted.
+      const holder = await holdLock("store", "tsm regenerate-certs --client-certs -f y");
+      let sent = false;
+      let waiterPid = 0;
+      const r = await runWatching(createArgs("y"), (stderr, pid) => {
+        waiterPid = pid;
+        if (!sent && stderr.includes("Waiting for the store lock")) {
+          sent = true;
+          process.kill(pid, sig);
+        }
+      });
+      expect(sent, r.stderr).toBe(true);
+      expect(r.exitCode, r.stderr).toBe(status);
+      // One line: what it was waiting for and what is left.
+      expect(r.stderr).toMatch(/^(Error: )?Interrupted while waiting for the store lock: nothing was created for "y"$/m);
+      expect(r.stderr.split("\n").filter((l) => l.includes("Interrupted"))).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/forced|still running|at\s+\S+:\d+/i);
+      // The holder still holds: the waiter stopped on its own, not because the lock came free.
+      const lock = JSON.parse(await readFile(path.join(store, "locks", "store.lock"), "utf8")) as { pid: number };
+      expect(lock.pid).toBe(holder.pid);
+      expect(lock.pid).not.toBe(waiterPid);
+      const left = (await readdir(path.join(store, "locks"))).filter((f) => f !== "store.lock");
+      expect(left).toEqual([]);
+    });
+  }
+});
+
+describe("many lock waits at once (issue 11, defect 10)", () => {
+  it("regenerate-certs over 12 machines whose locks are held waits for all of them without a MaxListeners warning", async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `m${i + 1}`);
+    for (const n of names) expect((await runTsm(store, createArgs(n))).exitCode).toBe(0);
+    const holders = await Promise.all(names.map((n) => holdLock(`machine-${n}`, `tsm create ${n}`)));
+    let killed: Promise<unknown> | undefined;
+    const r = await runWatching(["regenerate-certs", "-f", ...names], (stderr) => {
+      // Every machine's wait has begun (each said so) before the holders go.
+      if (!killed && names.every((n) => stderr.includes(`Waiting for the lock of machine "${n}"`))) killed = Promise.all(holders.map((h) => h.kill()));
+    });
+    expect(killed, r.stderr).toBeDefined();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/MaxListeners|Warning: Possible/);
   });
 });
