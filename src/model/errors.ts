@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   NOT_FOUND: "the machine does not exist",
   EXISTS: "a machine of that name exists already",
   CORRUPT_RECORD: "a machine record cannot be read or used",
+  DOCKER_MACHINE_RECORD: "a machine record is Docker Machine's, not tsm's (read-only to tsm)",
+  DOCKER_MACHINE_STORE: "a write was refused because the store holds Docker Machine's machines",
   STORE: "the store cannot be read or written",
   DISK_FULL: "the disk (or quota) holding the store is full",
   LOCKED: "another tsm process held a lock for too long",
@@ -203,6 +205,31 @@ export class CorruptRecordError extends TsmError {
       "CORRUPT_RECORD",
       `Machine "${machineName}" has an unreadable record: ${reason}. Remove it with "tsm rm -f ${machineName}"`,
       { ...options, exitCode: ExitCode.corrupt },
+    );
+  }
+}
+
+/**
+ * A record written by Docker Machine (its `ConfigVersion`/`DriverName` fields), found in the
+ * store tsm was pointed at. It is the user's Docker Machine machine: never suggest removing it.
+ */
+export class DockerMachineRecordError extends TsmError {
+  constructor(readonly machineName: string, configVersion: unknown) {
+    super(
+      "DOCKER_MACHINE_RECORD",
+      `Machine "${machineName}" is a Docker Machine machine (config version ${typeof configVersion === "number" ? configVersion : "unknown"}), which tsm does not use yet: keep using docker-machine for it`,
+      { exitCode: ExitCode.corrupt },
+    );
+  }
+}
+
+/** A write into a store that holds Docker Machine's machines: it would leave records Docker Machine cannot read. */
+export class DockerMachineStoreError extends TsmError {
+  constructor(readonly root: string) {
+    super(
+      "DOCKER_MACHINE_STORE",
+      `${root} is a Docker Machine store: tsm does not write into it (docker-machine could no longer read it); give tsm its own store with --storage-path or TSM_STORAGE_PATH`,
+      { exitCode: ExitCode.failed },
     );
   }
 }

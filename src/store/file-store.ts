@@ -14,7 +14,7 @@
 // alone costs milliseconds of start-up that store-only commands cannot spare.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { CorruptRecordError, FileIoError, MachineExistsError, MachineNotFoundError, TsmError } from "../model/errors.js";
+import { CorruptRecordError, DockerMachineRecordError, DockerMachineStoreError, FileIoError, MachineExistsError, MachineNotFoundError, TsmError } from "../model/errors.js";
 import { MachineRecordSchema, RECORD_VERSION, type MachineRecord } from "../model/machine.js";
 import { isValidMachineName } from "../model/name.js";
 import type { DriverRegistry } from "../model/registry.js";
@@ -114,6 +114,7 @@ export class FileStore {
         cause: err,
       });
     }
+    if (isDockerMachineRecord(raw)) throw new DockerMachineRecordError(name, (raw as { ConfigVersion?: unknown }).ConfigVersion);
     const version = typeof raw === "object" && raw !== null ? (raw as { configVersion?: unknown }).configVersion : undefined;
     if (typeof version === "number" && version > RECORD_VERSION) {
       throw new CorruptRecordError(
@@ -249,6 +250,7 @@ export class FileStore {
    * machine directory).
    */
   withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.refuseDockerMachineStore();
     return withLock(
       this.paths.locksDir,
       machineLockName(name),
@@ -265,6 +267,7 @@ export class FileStore {
 
   /** Runs `fn` holding the store lock (the CA and client certificate), after cleaning up what dead holders left there. */
   withStoreLock<T>(fn: () => Promise<T>): Promise<T> {
+    this.refuseDockerMachineStore();
     return withLock(
       this.paths.locksDir,
       storeLockName,
@@ -277,10 +280,49 @@ export class FileStore {
     );
   }
 
+  private dockerMachineStore: boolean | undefined;
+
+  /**
+   * Every write takes a lock first, so this guard, run before any lock file is made, keeps
+   * tsm from writing into a Docker Machine store (one holding a record of Docker Machine's
+   * format): a tsm record there, or a rotated CA, would break docker-machine for its user.
+   */
+  private refuseDockerMachineStore(): void {
+    this.dockerMachineStore ??= holdsDockerMachineRecords(this.paths.machinesDir);
+    if (this.dockerMachineStore) throw new DockerMachineStoreError(this.paths.root);
+  }
+
   private lockOptions(what: string): LockOptions {
     const { onWait, command, signal } = this.locks;
     return { what, ...(onWait ? { onWait: (w) => onWait(w.message) } : {}), ...(command !== undefined ? { command } : {}), ...(signal ? { signal } : {}) };
   }
+}
+
+/** Docker Machine's record (libmachine/host: `ConfigVersion`, `DriverName`, `HostOptions`), not tsm's (`configVersion`). */
+export function isDockerMachineRecord(raw: unknown): boolean {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
+  const r = raw as Record<string, unknown>;
+  return !("configVersion" in r) && ("ConfigVersion" in r || ("DriverName" in r && "HostOptions" in r));
+}
+
+/** Whether any machine directory under `machinesDir` holds a Docker Machine record. */
+export function holdsDockerMachineRecords(machinesDir: string): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(machinesDir);
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path.join(machinesDir, name, "config.json"), "utf8"));
+    } catch {
+      continue;
+    }
+    if (isDockerMachineRecord(raw)) return true;
+  }
+  return false;
 }
 
 /** The files tsm writes, whose temporary copies an older tsm (write-file-atomic: `<name>.<hex>`) may have left after a crash. */
