@@ -30,6 +30,7 @@ import { registerSsh } from "./commands/ssh.js";
 import { registerSshTrust } from "./commands/ssh-trust.js";
 import { registerUpgrade } from "./commands/upgrade.js";
 import { registerUse } from "./commands/use.js";
+import { registerCompletion } from "./commands/completion.js";
 
 export function createProgram(deps: ProgramDeps): Command {
   const name = deps.compat === "docker-machine" ? "docker-machine" : "tsm";
@@ -91,6 +92,7 @@ export function createProgram(deps: ProgramDeps): Command {
     registerUrl,
     registerUse,
     registerVersion,
+    registerCompletion,
   ]) {
     register(program, ctx);
   }
