@@ -92,22 +92,25 @@ describeWithPrereqs("Docker contexts with the real docker CLI", missingPrereqs([
 
     const used = await tsm(["use", "a"]);
     expect(used.exitCode, used.stderr).toBe(0);
-    expect(used.stdout).toBe('Current Docker context is now "tsm-a" (machine "a"); "tsm use --unset" goes back to "mine".\n');
+    expect(used.stdout).toBe("tsm-a\n");
+    expect(used.stderr).toBe('Current Docker context is now "tsm-a" (machine "a"); "tsm use --unset" goes back to "mine".\n');
     expect(await current()).toBe("tsm-a");
     const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
     expect(config).toMatchObject({ currentContext: "tsm-a", auths: { "registry.example": { auth: "dTpw" } }, detachKeys: "ctrl-e,e" });
 
     // From one machine to another: --unset still goes back to where the user came from.
-    expect((await tsm(["use", "b"])).stdout).toContain('goes back to "mine"');
+    expect((await tsm(["use", "b"])).stderr).toContain('goes back to "mine"');
     expect(await current()).toBe("tsm-b");
     const unset = await tsm(["use", "--unset"]);
     expect(unset.exitCode, unset.stderr).toBe(0);
-    expect(unset.stdout).toBe('Current Docker context is "mine" again (was "tsm-b").\n');
+    expect(unset.stdout).toBe("mine\n");
+    expect(unset.stderr).toBe('Current Docker context is "mine" again (was "tsm-b").\n');
     expect(await current()).toBe("mine");
     expect(JSON.parse(readFileSync(configFile, "utf8"))).toMatchObject({ auths: { "registry.example": { auth: "dTpw" } }, detachKeys: "ctrl-e,e" });
     // Nothing of tsm's is current now: --unset changes nothing.
     const again = await tsm(["use", "--unset"]);
-    expect(again.stdout).toBe('The current Docker context "mine" is not a tsm machine\'s: nothing to undo.\n');
+    expect(again.stdout).toBe("mine\n");
+    expect(again.stderr).toBe('The current Docker context "mine" is not a tsm machine\'s: nothing to undo.\n');
     expect(await current()).toBe("mine");
   });
 
@@ -123,7 +126,8 @@ describeWithPrereqs("Docker contexts with the real docker CLI", missingPrereqs([
     expect((await docker(["context", "use", "mine"])).exitCode).toBe(0);
     const r = await create("b", 2377, "--activate");
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Current Docker context is now "tsm-b"');
+    expect(r.stdout).toBe("tsm-b\n");
+    expect(r.stderr).toContain('Current Docker context is now "tsm-b"');
     expect(await current()).toBe("tsm-b");
 
     const rm = await tsm(["rm", "-y", "b"]);

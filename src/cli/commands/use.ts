@@ -1,7 +1,8 @@
 /**
  * `tsm use [NAME]`: makes the machine's Docker context (`tsm-NAME`) the docker CLI's
  * current one, so plain `docker ...` reaches it from every shell; `tsm use --unset` goes
- * back to the context that was current before (core/context-sync.ts).
+ * back to the context that was current before (core/context-sync.ts). stdout carries the
+ * context now current (as `docker context use` prints it); the sentence goes to stderr.
  */
 import type { Command } from "commander";
 import { UsageError } from "../../model/errors.js";
@@ -21,8 +22,9 @@ export function registerUse(program: Command, ctx: CliContext): void {
         if (command.args.length > 0) throw new UsageError("tsm use --unset takes no machine name");
         const { unsetContext } = await import("../../core/context-sync.js");
         const r = await unsetContext(session);
-        if (r.from === undefined) session.io.out(`The current Docker context "${r.to}" is not a tsm machine's: nothing to undo.\n`);
-        else session.io.out(`Current Docker context is "${r.to}" again (was "${r.from}")${r.note}.\n`);
+        session.io.out(`${r.to}\n`);
+        if (r.from === undefined) session.io.err(`The current Docker context "${r.to}" is not a tsm machine's: nothing to undo.\n`);
+        else session.io.err(`Current Docker context is "${r.to}" again (was "${r.from}")${r.note}.\n`);
         return;
       }
       await useMachine(session, await oneTarget(session, name === undefined ? [] : command.args));
@@ -38,7 +40,8 @@ export async function useMachine(session: Session, name: string): Promise<void> 
   // Checked like `tsm env`: a context with unusable certificates would only fail later.
   const { url } = await machineConnection(session, machine);
   const r = await useMachineContext(session, machine, url);
-  session.io.out(`Current Docker context is now "${r.context}" (machine "${name}"); "tsm use --unset" goes back to "${r.previous}".\n`);
+  session.io.out(`${r.context}\n`);
+  session.io.err(`Current Docker context is now "${r.context}" (machine "${name}"); "tsm use --unset" goes back to "${r.previous}".\n`);
   for (const [variable, fix] of [
     ["DOCKER_HOST", 'eval "$(tsm env -u)"'],
     ["DOCKER_CONTEXT", "unset DOCKER_CONTEXT"],
