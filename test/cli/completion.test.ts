@@ -126,6 +126,12 @@ for (const [shell, complete] of Object.entries(SHELLS)) {
 }
 
 describe("completion scripts", () => {
+  it.skipIf(missingPrereqs(["bash"]).length > 0)("bash: loading the script twice (a re-read ~/.bashrc) says nothing", async () => {
+    const r = await run("bash", ["--norc", "--noprofile", "-c", "source <(tsm completion bash) && source <(tsm completion bash) && complete -p tsm"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("complete -F __tsm_complete tsm\n");
+  });
+
   it("prints PowerShell's script (checked as text: PowerShell is not installed here)", async () => {
     const r = await runTsm(store, ["completion", "powershell"]);
     expect(r.exitCode, r.stderr).toBe(0);

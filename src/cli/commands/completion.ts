@@ -39,7 +39,7 @@ export function registerCompletion(program: Command, ctx: CliContext): void {
       const tab = await import("@bomb.sh/tab");
       const name = program.name();
       const script = printed(() => tab.script(shell, name, name));
-      ctx.deps.io.out(shell === "bash" ? bashPrelude(name) + script : script);
+      ctx.deps.io.out(shell === "bash" ? bashPrelude(name) + rereadableBash(script) : script);
     });
 
   program
@@ -146,6 +146,16 @@ function printed(fn: () => void): string {
     console.log = original;
   }
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+}
+
+/**
+ * The bash script declares its directive constants `readonly`, so loading it a second time
+ * in one shell (a re-read ~/.bashrc) printed an error per constant: each is declared only
+ * where it is not declared yet.
+ */
+function rereadableBash(script: string): string {
+  // declare -p, not [[ -v ]]: macOS's bash 3.2 has no -v.
+  return script.replace(/^readonly (ShellCompDirective\w+)=(\d+)$/gm, "declare -p $1 >/dev/null 2>&1 || readonly $1=$2");
 }
 
 /**
