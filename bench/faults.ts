@@ -24,6 +24,7 @@ function start(tsm: string, args: readonly string[], store: string) {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(DOCKER_|TSM_)/.test(k)) env[k] = v;
   env.TSM_STORAGE_PATH = store;
+  env.TSM_NO_CONTEXTS = "1"; // the bench's many machines leave the user's ~/.docker alone
   const started = performance.now();
   const child = spawn(process.execPath, [tsm, ...args], { env, stdio: "ignore" });
   const done = new Promise<Ran>((resolve, reject) => {

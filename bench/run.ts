@@ -34,6 +34,7 @@ function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(DOCKER_|TSM_)/.test(k)) env[k] = v;
   env.SHELL = "/bin/bash";
+  env.TSM_NO_CONTEXTS = "1"; // the bench's many machines leave the user's ~/.docker alone
   return env;
 }
 

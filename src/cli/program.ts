@@ -29,6 +29,8 @@ import { registerScp } from "./commands/scp.js";
 import { registerSsh } from "./commands/ssh.js";
 import { registerSshTrust } from "./commands/ssh-trust.js";
 import { registerUpgrade } from "./commands/upgrade.js";
+import { registerUse } from "./commands/use.js";
+import { registerCompletion } from "./commands/completion.js";
 
 export function createProgram(deps: ProgramDeps): Command {
   const name = deps.compat === "docker-machine" ? "docker-machine" : "tsm";
@@ -88,7 +90,9 @@ export function createProgram(deps: ProgramDeps): Command {
     registerStatus,
     registerUpgrade,
     registerUrl,
+    registerUse,
     registerVersion,
+    registerCompletion,
   ]) {
     register(program, ctx);
   }

@@ -182,6 +182,7 @@ export async function createMachine(session: Session, req: CreateRequest): Promi
         });
       }
       await store.endCreate(name);
+      await (await import("./context-sync.js")).syncMachineContext(session, machine, { announce: true });
       // Every step is done: an interrupt from here on changes nothing (main.ts exits 0 and says so).
       note.set(undefined);
       if (!machine.driver.features.provisionable) session.progress.note(engineServeLine(machine));
@@ -290,6 +291,7 @@ export async function afterStart(session: Session, machine: Machine, ctx: OpCont
       const saved: MachineRecord = { ...current, driver: { ...current.driver, config } };
       await session.store.save(saved);
       machine.replaceRecord(saved);
+      await (await import("./context-sync.js")).syncMachineContext(session, machine);
     });
   }
   if (!machine.driver.features.provisionable) return;
@@ -320,11 +322,13 @@ export type RemoveOutcome = "removed" | "absent";
  */
 export async function removeMachine(session: Session, name: string, options: RemoveOptions): Promise<RemoveOutcome> {
   const { store } = session;
+  const dropContext = async () => (await import("./context-sync.js")).removeMachineContext(session, name);
   return store.withMachineLock(name, async () => {
     const loaded = await store.tryLoad(name);
     if (!loaded.ok) {
       if (loaded.error instanceof MachineNotFoundError) {
         if (!options.force) throw loaded.error;
+        await dropContext();
         return "absent";
       }
       if (loaded.error instanceof CorruptRecordError && options.force) {
@@ -332,6 +336,7 @@ export async function removeMachine(session: Session, name: string, options: Rem
           `Warning: the record of "${name}" was unreadable, so its driver could not clean up; if it had a VM or disks, remove them with the hypervisor's own tools.\n`,
         );
         await store.remove(name);
+        await dropContext();
         return "removed";
       }
       throw loaded.error;
@@ -360,6 +365,7 @@ export async function removeMachine(session: Session, name: string, options: Rem
       session.io.err(`Warning: ${loaded.record.driver.name} could not remove "${name}" (${cause.message}); removing the record anyway.\n`);
     }
     await store.remove(name);
+    await dropContext();
     return "removed";
   });
 }

@@ -33,6 +33,7 @@ export async function regenerateCerts(session: Session, names: readonly string[]
         // For an engine tsm does not manage, the certificates are the last step of create: an interrupted create is finished now.
         if (store.creating(name)) await store.endCreate(name);
       }
+      await (await import("./context-sync.js")).syncMachineContext(session, machine);
     }),
   );
   if (options.clientCerts) {

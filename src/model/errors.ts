@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   ENGINE_API: "the Docker engine's API answered with an error or not at all",
   ENGINE_NOT_READY: "the Docker engine did not answer over TLS in time",
   ENGINE_VERSION: "the engine's version could not be read",
+  DOCKER_CONTEXT: "a Docker context (or the docker CLI's config.json) cannot be read or written, or is not tsm's",
   // provisioning
   PROVISION: "a provisioning step failed on the host",
   SUDO_REQUIRED: "the SSH user is neither root nor allowed passwordless sudo",

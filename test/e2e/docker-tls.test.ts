@@ -135,6 +135,15 @@ describeWithPrereqs("real docker engine secured with tsm's certificates", missin
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it("docker --context tsm-NAME version talks to the engine, and so does plain docker after tsm use", async () => {
+    // Contexts on (baseEnv turns them off), in a DOCKER_CONFIG of this test's own.
+    const env = { TSM_STORAGE_PATH: store, TSM_NO_CONTEXTS: "", DOCKER_CONFIG: path.join(work, "docker-config") };
+    const r = await bash(`${tsm} use real >/dev/null && docker --context tsm-real version --format '{{.Server.Version}}' && docker version --format '{{.Server.Version}}'`, env);
+    expect(r.code, r.stderr).toBe(0);
+    const version = (await runTsm(store, ["version", "real"])).stdout.trim();
+    expect(r.stdout).toBe(`${version}\n${version}\n`);
+  });
+
   it("env --check and ls see the live engine", async () => {
     expect((await runTsm(store, ["env", "--check", "real"])).exitCode).toBe(0);
     const ls = await runTsm(store, ["ls", "--filter", "name=^real$"], { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } });

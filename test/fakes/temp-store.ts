@@ -78,7 +78,8 @@ export async function tempStore(options: TempStoreOptions): Promise<TempStore> {
         unexpected.push(`ssh ${o.target.user}@${o.target.host}:${o.target.port}`);
         throw new Error("unexpected SSH connection");
       },
-      env: { USER: "tsm-test", ...options.env },
+      // TSM_NO_CONTEXTS: in-process tests leave the developer's ~/.docker alone (test/cli/contexts.test.ts covers contexts).
+      env: { USER: "tsm-test", TSM_NO_CONTEXTS: "1", ...options.env },
       platform: process.platform,
       argv: ["tsm"],
       signal: options.signal ?? new AbortController().signal,

@@ -31,6 +31,8 @@ export function baseEnv(): Record<string, string> {
     env[k] = v;
   }
   env.SHELL = "/bin/bash";
+  // Docker contexts off: tests leave the developer's ~/.docker alone (test/cli/contexts.test.ts turns them on).
+  env.TSM_NO_CONTEXTS = "1";
   return env;
 }
 

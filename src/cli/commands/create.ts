@@ -65,6 +65,7 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     .argument("[name]", "name of the new machine")
     .addOption(new Option("-d, --driver <driver>", `driver to create the machine with (${deps.drivers.names().join(", ")})`).env("TSM_DRIVER"));
   addFlags(cmd, CREATE_OPTIONS.flags);
+  cmd.option("--activate", "make the new machine's Docker context (tsm-NAME) the current one, as tsm use does");
   for (const l of LEGACY_SWARM_FLAGS) cmd.addOption(new Option(l.value ? `--${l.flag} <value>` : `--${l.flag}`).hideHelp());
   if (selected) {
     addFlags(cmd, selected.flags);
@@ -78,7 +79,7 @@ export function registerCreate(program: Command, ctx: CliContext): void {
 
   cmd.action(async (name: string | undefined, _opts: unknown, command: Command) => {
     const session = ctx.session(command);
-    const given = command.opts<{ driver?: string }>();
+    const given = command.opts<{ driver?: string; activate?: boolean }>();
     // -d, else TSM_DRIVER (commander), else Docker Machine's MACHINE_DRIVER.
     const opts = { driver: given.driver ?? (deps.env.MACHINE_DRIVER || undefined) };
     // An unknown driver first: its flags may have been taken for arguments.
@@ -88,6 +89,7 @@ export function registerCreate(program: Command, ctx: CliContext): void {
     if (name === undefined) throw new UsageError("No machine name specified: tsm create [-d DRIVER] NAME");
     if (command.args.length > 1) throw new UsageError(`Invalid command line: extra arguments ${JSON.stringify(command.args.slice(1))}`);
     validateMachineName(name);
+    if (given.activate && (await import("../../core/context-sync.js")).contextsDisabled(deps.env)) throw new UsageError("--activate needs Docker contexts, which TSM_NO_CONTEXTS turns off");
     let descriptor: DriverDescriptor;
     if (opts.driver !== undefined) {
       descriptor = deps.drivers.get(opts.driver);
@@ -109,5 +111,6 @@ export function registerCreate(program: Command, ctx: CliContext): void {
       driverOptions: optionInput(command, descriptor.flags, deps.env),
       ...request,
     });
+    if (given.activate) await (await import("./use.js")).useMachine(session, name);
   });
 }
