@@ -4,12 +4,11 @@
  * and the messages its scripts and its integration suite grep; a CI-style script written
  * for Docker Machine run unchanged; and tsm's own words kept outside the mode.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseEnv, runTsm, tempDir, TSM_BIN, type RunResult } from "../helpers/cli.js";
+import { baseEnv, runProcess, runTsm, tempDir, TSM_BIN, type RunResult } from "../helpers/cli.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -22,19 +21,9 @@ function dm(args: readonly string[], env: Record<string, string | undefined> = {
 }
 
 function run(file: string, args: readonly string[], extraEnv: Record<string, string | undefined>): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...baseEnv(), ...extraEnv };
-    for (const k of Object.keys(env)) if (k.startsWith("MACHINE_") && !(k in extraEnv)) delete env[k];
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, cwd: dir });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ stdout, stderr, exitCode: code ?? -1 }));
-    child.stdin.end("");
-  });
+  const env: Record<string, string | undefined> = { ...baseEnv(), ...extraEnv };
+  for (const k of Object.keys(env)) if (k.startsWith("MACHINE_") && !(k in extraEnv)) delete env[k];
+  return runProcess(file, args, env, { cwd: dir });
 }
 
 beforeAll(async () => {

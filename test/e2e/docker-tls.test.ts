@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { baseEnv, runTsm, tempDir, TSM_BIN } from "../helpers/cli.js";
+import { runTsm, tempDir, TSM_BIN, runBash } from "../helpers/cli.js";
 import { describeWithPrereqs, missingPrereqs } from "../helpers/prereq.js";
 
 const run = promisify(execFile);
@@ -23,13 +23,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function bash(script: string, env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile("bash", ["-c", script], { env: { ...baseEnv(), ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-    });
-  });
-}
+const bash = (script: string, env: Record<string, string> = {}) => runBash(script, env, 60_000);
 
 describeWithPrereqs("real docker engine secured with tsm's certificates", missingPrereqs(["dockerd", "docker", "ip"], true), () => {
   let store: string;

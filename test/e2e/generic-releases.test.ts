@@ -4,7 +4,6 @@
  * real systemd host built by the test bed from that release's own packages. One host per
  * release, both prepared concurrently; differences between releases belong in src/provision.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +12,7 @@ import { ensureImage, type ImageKind } from "../bed/images.js";
 import { generateTestKeyPair, startHost, TEST_USERS, type TestHost, type TestKeyPair } from "../bed/hosts.js";
 import { describeTestBed, testBedPrerequisites } from "../bed/prereqs.js";
 import { ensureBusyboxImageTar } from "../bed/artifacts.js";
-import { baseEnv, runTsm, TSM_BIN, type RunResult } from "../helpers/cli.js";
+import { runTsm, TSM_BIN, type RunResult, runBash as bash } from "../helpers/cli.js";
 
 const MIN = 60_000;
 const RELEASES: ReadonlyArray<{ name: string; kind: ImageKind }> = [
@@ -21,14 +20,6 @@ const RELEASES: ReadonlyArray<{ name: string; kind: ImageKind }> = [
   { name: "deb13", kind: "debian13-systemd-docker" },
 ];
 const hostile = `a b "double" 'single' $(touch /tmp/pwned) \`touch /tmp/pwned2\` $HOME %h \\back`;
-
-function bash(script: string, env: Record<string, string>, timeoutMs = 5 * MIN): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile("bash", ["-c", script], { env: { ...baseEnv(), ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-    });
-  });
-}
 
 describeTestBed("generic driver on Debian 11 and 13", testBedPrerequisites(), () => {
   let tmp = "";

@@ -7,7 +7,6 @@
  * Most hosts use the image with Debian's docker.io already installed (the
  * provisioning path alone); install-method tests start from a bare host.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,17 +15,9 @@ import { ensureImage } from "../bed/images.js";
 import { generateTestKeyPair, startHost, TEST_USERS, type TestHost, type TestKeyPair } from "../bed/hosts.js";
 import { describeTestBed, testBedPrerequisites, which } from "../bed/prereqs.js";
 import { ensureBusyboxImageTar } from "../bed/artifacts.js";
-import { baseEnv, runTsm, TSM_BIN, type RunResult } from "../helpers/cli.js";
+import { runTsm, TSM_BIN, type RunResult, runBash as bash } from "../helpers/cli.js";
 
 const MIN = 60_000;
-
-function bash(script: string, env: Record<string, string>, timeoutMs = 5 * MIN): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile("bash", ["-c", script], { env: { ...baseEnv(), ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-    });
-  });
-}
 
 describeTestBed("generic driver on real servers", testBedPrerequisites(), () => {
   let tmp = "";

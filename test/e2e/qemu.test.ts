@@ -11,7 +11,6 @@
  * docker.io is pre-installed, because installing it under TCG takes minutes; the install
  * path is covered by the generic driver's tests. Boots take 1.5 to 3 minutes each here.
  */
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,21 +18,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ensureBusyboxImageTar } from "../bed/artifacts.js";
 import { describeTestBed, which } from "../bed/prereqs.js";
-import { baseEnv, runTsm, TSM_BIN, type RunResult } from "../helpers/cli.js";
+import { runTsm, TSM_BIN, type RunResult, runBash as bash } from "../helpers/cli.js";
 import { startServer, type TestServer } from "../unit/images/http-server.js";
 import { ensureVmImage, VM_IMAGE_FILE, type VmImage } from "../vm/image.js";
 import { vmPrerequisites } from "../vm/qemu.js";
 
 const MIN = 60_000;
 const IMAGE_PATH = `/images/cloud/bookworm/latest/${VM_IMAGE_FILE}`;
-
-function bash(script: string, env: Record<string, string>, timeoutMs = 5 * MIN): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile("bash", ["-c", script], { env: { ...baseEnv(), ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-    });
-  });
-}
 
 function prerequisites() {
   const pre = vmPrerequisites();

@@ -6,7 +6,6 @@
  * worker drains it; a rebooted member comes back Ready; bad input changes
  * nothing.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,17 +14,9 @@ import { ensureImage } from "../bed/images.js";
 import { generateTestKeyPair, startHost, type TestHost, type TestKeyPair } from "../bed/hosts.js";
 import { describeTestBed, testBedPrerequisites } from "../bed/prereqs.js";
 import { ensureBusyboxImageTar } from "../bed/artifacts.js";
-import { baseEnv, runTsm, TSM_BIN, type RunResult } from "../helpers/cli.js";
+import { runTsm, TSM_BIN, type RunResult, runBash as bash } from "../helpers/cli.js";
 
 const MIN = 60_000;
-
-function bash(script: string, env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile("bash", ["-c", script], { env: { ...baseEnv(), ...env }, timeout: 5 * MIN, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
-    );
-  });
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 3 * MIN): Promise<T> {
   const started = Date.now();

@@ -2,7 +2,7 @@
  * Runs the built tsm as a user would: a subprocess with a temporary store and
  * a clean environment (no DOCKER_* or TSM_* leaking in from the developer's shell).
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -37,10 +37,15 @@ export function baseEnv(): Record<string, string> {
 }
 
 export function runTsm(store: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return runProcess(process.execPath, [TSM_BIN, ...args], { ...baseEnv(), TSM_STORAGE_PATH: store, ...options.env }, options);
+}
+
+/** Runs `file` with exactly `env` (undefined values dropped), stdin from `options.input`, and collects its output. */
+export function runProcess(file: string, args: readonly string[], env: Record<string, string | undefined>, options: Omit<RunOptions, "env"> = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...baseEnv(), TSM_STORAGE_PATH: store, ...options.env };
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-    const child = spawn(process.execPath, [TSM_BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: options.cwd ?? ROOT });
+    const clean: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
+    const child = spawn(file, args, { env: clean, cwd: options.cwd ?? ROOT });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -48,6 +53,15 @@ export function runTsm(store: string, args: readonly string[], options: RunOptio
     child.on("error", reject);
     child.on("close", (code) => resolve({ stdout, stderr, exitCode: code ?? -1 }));
     child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Runs a bash script in the clean environment plus `env`; never rejects: a failure is its exit code (1 when killed by the timeout). */
+export function runBash(script: string, env: Record<string, string> = {}, timeoutMs = 5 * 60_000, maxBuffer = 64 * 1024 * 1024): Promise<{ stdout: string; stderr: string; code: number }> {
+  return new Promise((resolve) => {
+    execFile("bash", ["-c", script], { env: { ...baseEnv(), ...env }, timeout: timeoutMs, maxBuffer }, (err, stdout, stderr) => {
+      resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 });
+    });
   });
 }
 
