@@ -23,6 +23,7 @@
 import os from "node:os";
 import path from "node:path";
 import { readFileSync } from "node:fs";
+import type { EngineTls } from "../docker/engine-api.js";
 import { DEFAULT_CONTEXT, DockerContextStore, dockerConfigDir, type ContextMark } from "../docker/contexts.js";
 import { TsmError, UsageError } from "../model/errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
@@ -68,7 +69,7 @@ export async function syncMachineContext(session: Session, machine: Machine, opt
   const name = machine.record.name;
   try {
     const p = machine.paths;
-    let tls: { ca: string; cert: string; key: string };
+    let tls: EngineTls;
     try {
       tls = { ca: readFileSync(p.caCert, "utf8"), cert: readFileSync(p.clientCert, "utf8"), key: readFileSync(p.clientKey, "utf8") };
     } catch {
@@ -83,7 +84,7 @@ export async function syncMachineContext(session: Session, machine: Machine, opt
 }
 
 /** Writes the context; false (after a warning) when the name is someone else's context. */
-function writeContext(session: Session, machine: Machine, host: string, tls: { ca: string; cert: string; key: string }): boolean {
+function writeContext(session: Session, machine: Machine, host: string, tls: EngineTls): boolean {
   const name = machine.record.name;
   const ctxName = contextName(name);
   const owner = contextStore(session).write({
@@ -129,12 +130,10 @@ export interface UseResult {
   previous: string;
 }
 
-/** `tsm use NAME`: writes the machine's context from its checked connection and makes it current. */
-export async function useMachineContext(session: Session, machine: Machine, url: string): Promise<UseResult> {
+/** `tsm use NAME`: writes the machine's context from its checked connection (its URL and the client's TLS material it read) and makes it current. */
+export async function useMachineContext(session: Session, machine: Machine, url: string, tls: EngineTls): Promise<UseResult> {
   refuseWhenDisabled(session);
   const name = machine.record.name;
-  const p = machine.paths;
-  const tls = { ca: readFileSync(p.caCert, "utf8"), cert: readFileSync(p.clientCert, "utf8"), key: readFileSync(p.clientKey, "utf8") };
   return session.store.withMachineLock(name, async () => {
     const ctxName = contextName(name);
     if (!writeContext(session, machine, url, tls)) {

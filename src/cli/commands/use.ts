@@ -34,12 +34,12 @@ export function registerUse(program: Command, ctx: CliContext): void {
 /** Writes the machine's context, makes it current and says so (also `create --activate`). */
 export async function useMachine(session: Session, name: string): Promise<void> {
   const { openMachine } = await import("../../core/open.js");
-  const { machineConnection } = await import("../../core/connection.js");
+  const { machineTlsConnection } = await import("../../core/connection.js");
   const { useMachineContext } = await import("../../core/context-sync.js");
   const machine = await openMachine(session, name);
   // Checked like `tsm env`: a context with unusable certificates would only fail later.
-  const { url } = await machineConnection(session, machine);
-  const r = await useMachineContext(session, machine, url);
+  const { url, endpoint } = await machineTlsConnection(session, machine);
+  const r = await useMachineContext(session, machine, url, endpoint.tls);
   session.io.out(`${r.context}\n`);
   session.io.err(`Current Docker context is now "${r.context}" (machine "${name}"); "tsm use --unset" goes back to "${r.previous}".\n`);
   for (const [variable, fix] of [
