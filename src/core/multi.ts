@@ -17,13 +17,3 @@ export function throwFailures(results: readonly Settled<unknown>[]): void {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new MultiMachineError(errors);
 }
-
-/**
- * A signal for one machine's share of a command over many: aborted with the command's
- * signal (same reason) but adding no listener to it (AbortSignal.any), so the SSH
- * connections, engine requests and waits of 11+ machines at once do not pile listeners onto
- * the command's signal (Node's MaxListenersExceededWarning).
- */
-export function machineSignal(signal: AbortSignal): AbortSignal {
-  return AbortSignal.any([signal]);
-}

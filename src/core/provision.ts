@@ -6,12 +6,12 @@
  * come with the error.
  */
 import { readFileSync } from "node:fs";
-import { sleep, throwIfAborted } from "../model/abort.js";
+import { followingSignal, sleep, throwIfAborted } from "../model/abort.js";
 import type { OpContext } from "../model/driver.js";
 import { NotSupportedError, TsmError, toTsmError } from "../model/errors.js";
 import type { MachineRecord } from "../model/machine.js";
 import { certsMissing, dockerdTlsCommand, type Machine } from "./machine.js";
-import { machineSignal, settleEach, type Settled } from "./multi.js";
+import { settleEach, type Settled } from "./multi.js";
 import { openMachine } from "./open.js";
 import { opContext, type Session } from "./session.js";
 import { engineDeadlineMs, envSecondsMs } from "../model/timeouts.js";
@@ -145,7 +145,7 @@ export function provisionMachines(session: Session, names: readonly string[]): P
   return settleEach(names, (name) =>
     session.store.withMachineLock(name, async () => {
       const machine = await openMachine(session, name);
-      const ctx = opContext(session, name, machineSignal(session.signal));
+      const ctx = opContext(session, name, followingSignal(session.signal));
       const pending = machine.record.pendingSwarm;
       const managed = machine.driver.features.provisionable;
       if (!managed && !pending) throw new NotSupportedError(machine.driver.name, "provision: tsm does not manage that engine");
@@ -186,7 +186,7 @@ export function upgradeMachines(session: Session, names: readonly string[], onUp
     session.store.withMachineLock(name, async () => {
       const machine = await openMachine(session, name);
       if (!machine.driver.features.provisionable) throw new NotSupportedError(machine.driver.name, "upgrade: tsm does not manage that engine");
-      onUpgraded(name, await upgradeMachine(session, machine, opContext(session, name, machineSignal(session.signal))));
+      onUpgraded(name, await upgradeMachine(session, machine, opContext(session, name, followingSignal(session.signal))));
     }),
   );
 }

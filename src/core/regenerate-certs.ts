@@ -4,7 +4,8 @@
  * tsm manages. Issuing is machine-certs.ts's; installing is provisioning's.
  */
 import { ensureAuthority, issueServerCert } from "./machine-certs.js";
-import { machineSignal, settleEach, throwFailures } from "./multi.js";
+import { followingSignal } from "../model/abort.js";
+import { settleEach, throwFailures } from "./multi.js";
 import { openMachine } from "./open.js";
 import { installCertsOnHost } from "./provision.js";
 import { opContext, type Session } from "./session.js";
@@ -21,7 +22,7 @@ export async function regenerateCerts(session: Session, names: readonly string[]
   const results = await settleEach(names, (name) =>
     store.withMachineLock(name, async () => {
       const machine = await openMachine(session, name);
-      const ctx = opContext(session, name, machineSignal(session.signal));
+      const ctx = opContext(session, name, followingSignal(session.signal));
       io.err(`Regenerating TLS certificates for ${name}\n`);
       await issueServerCert(session, machine, ctx, authority);
       if (machine.driver.features.provisionable) {

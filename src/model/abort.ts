@@ -43,6 +43,16 @@ export function sleep(ms: number, signal: AbortSignal | undefined, what: string)
  * the user learns what exists and what to do. A function, asked at that moment, so it
  * can look at what is really on disk.
  */
+/**
+ * A signal of its own for one wait or one machine's share of a command: aborted with
+ * `signal` (same reason) but adding no listener to it (AbortSignal.any), so many waits,
+ * SSH connections and engine requests at once (a command over 11+ machines) do not pile
+ * listeners onto the command's signal (Node's MaxListenersExceededWarning).
+ */
+export function followingSignal(signal: AbortSignal): AbortSignal {
+  return AbortSignal.any([signal]);
+}
+
 export class InterruptNote {
   #describe: (() => string) | undefined;
 

@@ -33,7 +33,7 @@
 import { linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { abortError, sleep } from "../model/abort.js";
+import { abortError, followingSignal, sleep } from "../model/abort.js";
 import { TsmError } from "../model/errors.js";
 
 /** What a waiter is told, once, after waiting `noticeMs`. */
@@ -103,10 +103,9 @@ export async function withLock<T>(locksDir: string, lockName: string, fn: () => 
   } catch (err) {
     throw fail(err);
   }
-  // A wait of its own, following the command's signal without a listener on it
-  // (AbortSignal.any): many concurrent waits (regenerate-certs over 12 machines) would
-  // otherwise pile one abort listener each onto the command's signal, and Node warns at 11.
-  const signal = options.signal ? AbortSignal.any([options.signal]) : undefined;
+  // A signal of its own: many concurrent waits (regenerate-certs over 12 machines) must not
+  // pile one abort listener each onto the command's signal.
+  const signal = options.signal ? followingSignal(options.signal) : undefined;
   const started = Date.now();
   let noticed = false;
   for (;;) {

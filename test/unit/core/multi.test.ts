@@ -1,11 +1,11 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
-import { machineSignal } from "../../../src/core/multi.js";
+import { followingSignal } from "../../../src/model/abort.js";
 
-describe("machineSignal (issue 11, defect 10)", () => {
+describe("followingSignal (issue 11, defect 10)", () => {
   it("follows the command's signal, with its reason, adding no listener to it however many machines listen", () => {
     const command = new AbortController();
-    const forks = Array.from({ length: 12 }, () => machineSignal(command.signal));
+    const forks = Array.from({ length: 12 }, () => followingSignal(command.signal));
     const heard: unknown[] = [];
     for (const f of forks) for (let i = 0; i < 3; i++) f.addEventListener("abort", () => heard.push(f.reason), { once: true });
     expect(getEventListeners(command.signal, "abort")).toHaveLength(0);
