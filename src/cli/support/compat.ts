@@ -72,7 +72,7 @@ function dockerMachineLine(err: ReportedError, verb: string | undefined): string
       if (/^Expected one or more machine names/.test(err.message)) return "Error: Expected to get one or more machine names as arguments";
       return `Error: ${err.message.replace(/"tsm /g, '"docker-machine ').replace(/'tsm /g, "'docker-machine ")}`;
     default:
-      return `${err.code === "USAGE" ? "Error: " : ""}${err.message.replace(/"tsm /g, '"docker-machine ').replace(/'tsm /g, "'docker-machine ")}`;
+      return err.message.replace(/"tsm /g, '"docker-machine ').replace(/'tsm /g, "'docker-machine ");
   }
 }
 
